@@ -30,7 +30,7 @@ def peak_mb() -> float:
 
 
 def cfg_for(run_dir: Path, model: str):
-    from toremi.core import load_config
+    from toremi.config import load_config
     return load_config(preset='tiny', overrides=[f'run_dir={run_dir}', f'embed.model={model}', 'cluster.k=0',
                                                  'cluster.top_n=100', 'cluster.prompt_n=50'])
 

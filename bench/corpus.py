@@ -16,7 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault('TOREMI_PROGRESS', '0')
 os.environ.setdefault('TOREMI_LOG', 'WARNING')
-from toremi.core import load_config, read_json, write_json, cache_dir
+from toremi.core import read_json, write_json, cache_dir
+from toremi.config import load_config
 from toremi.corpus import SOURCES, load_packages, source_archives, build_source, build_corpus
 
 

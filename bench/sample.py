@@ -13,7 +13,8 @@ import argparse, gzip, json, os, platform, random, sys, tempfile, time
 from pathlib import Path
 
 os.environ.setdefault('TOREMI_PROGRESS', '0')
-from toremi.core import load_config, read_json, write_json, RunDir
+from toremi.core import read_json, write_json, RunDir
+from toremi.config import load_config
 from toremi.tokenizer import build_tokenizer
 from toremi.sample import sample_corpus, read_corpus, assign_splits, tokenize_windows, corpus_path, check_sample_config
 

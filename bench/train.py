@@ -71,7 +71,7 @@ def measure(cfg, run_dir: Path, warmup: int):
 
 
 def bench_cfg(root: Path, strategy: str, steps: int, gpu: bool, args):
-    from toremi.core import load_config
+    from toremi.config import load_config
     name, phase = ('doremi', 'proxy') if strategy == 'doremi-proxy' else (strategy, 'final')
     ov = [f'train.strategy={name}', f'train.doremi_phase={phase}', f'train.max_steps={steps}', 'train.eval_every=0',
           'train.save_every=0', 'train.log_every=10', 'train.warmup_steps=10', 'train.toremi.update_every=20',

@@ -40,6 +40,8 @@ def test_export_and_clean_leave_no_diff():
 def test_notebook(nb):
     "Run one library notebook top to bottom (flagged cells skipped)."
     from nbdev.test import test_nb
+    from execnb.shell import CaptureShell
+    if not hasattr(CaptureShell, '_cell_idx'): CaptureShell._cell_idx = None  # execnb 0.1.18's traceback printer needs it
     ok, secs = test_nb(nb, skip_flags=sorted(SKIP), showerr=True)
     assert ok, f'{nb.name} failed (traceback above)'
 

@@ -6,7 +6,8 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np
-from .core import Config, DataError, RunDir, StageError, get_logger, load_taxonomy, read_json, run_stage, write_json
+from .core import DataError, RunDir, StageError, get_logger, load_taxonomy, read_json, run_stage, write_json
+from .config import Config
 from .label import label_clusters, read_labels
 
 # %% auto #0

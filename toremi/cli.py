@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 from .core import *
+from .config import *
 
 # %% auto #0
 __all__ = ['COMMANDS', 'ANNOTATE_STAGES', 'make_parser', 'config_from_args', 'main']

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re, time, warnings
 from pathlib import Path
 import numpy as np
-from .core import (ConfigError, DataError, StageError, Config, ClusterConfig, RunDir, run_stage,
-                         read_json, write_json, get_logger)
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, read_json, write_json, get_logger
+from .config import Config, ClusterConfig
 from .embed import load_embeddings, _load_sample
 
 # %% auto #0

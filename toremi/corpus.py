@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 import yaml
 from .clean import normalize_text, strip_gutenberg, clean_wikitext, clean_rest, strip_mail_headers, strip_pos_tags, dialogue_text
-from .core import (ConfigError, DataError, StageError, RunDir, run_stage, data_dir, cache_dir, fetch_package,
-                         sha256_file, sha256_json, write_json, read_json, get_logger, progress, load_config)
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, data_dir, cache_dir, fetch_package, sha256_file, sha256_json, write_json, read_json, get_logger, progress
+from .config import load_config
 
 # %% auto #0
 __all__ = ['log', 'SOTU_PARTIES', 'BROWN_GENRES', 'SOURCES', 'CORPUS_FORMAT', 'load_packages', 'archive_members', 'chunk_text',

@@ -8,6 +8,7 @@ import json, math, os
 from pathlib import Path
 import numpy as np, torch
 from .core import *
+from .config import *
 
 NO_TOPIC = '(none)'  # the domain of rows without a topic
 

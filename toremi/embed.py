@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses, os, shutil
 from pathlib import Path
 import numpy as np
-from .core import (ConfigError, DataError, StageError, Config, EmbedConfig, RunDir, run_stage, stage_is_current,
-                         fingerprint, read_json, write_json, sha256_json, atomic_write, get_logger, progress)
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, stage_is_current, fingerprint, read_json, write_json, sha256_json, atomic_write, get_logger, progress
+from .config import Config, EmbedConfig
 
 # %% auto #0
 __all__ = ['DTYPES', 'TOY_TOPICS', 'NonFiniteEmbedding', 'empty_vector', 'Embedder', 'STEmbedder', 'TfidfEmbedder',

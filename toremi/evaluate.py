@@ -8,8 +8,8 @@ import contextlib, dataclasses, fnmatch, json, math, os, re, sys, time
 from collections import defaultdict
 from pathlib import Path
 import numpy as np, yaml
-from .core import (Config, DataError, StageError, RunDir, data_dir, fingerprint, get_logger, read_json,
-                         run_stage, sha256_json, write_json)
+from .core import DataError, StageError, RunDir, data_dir, fingerprint, get_logger, read_json, run_stage, sha256_json, write_json
+from .config import Config
 
 # %% auto #0
 __all__ = ['EvalError', 'perplexity', 'continuation_examples', 'write_task_files', 'hf_offline', 'check_checkpoint',

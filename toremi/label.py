@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np
-from .core import (Config, DataError, RunDir, StageError, Taxonomy, cache_dir, get_logger, load_taxonomy,
-                         read_json, run_stage, write_json)
+from .core import DataError, RunDir, StageError, Taxonomy, cache_dir, get_logger, load_taxonomy, read_json, run_stage, write_json
+from .config import Config
 
 # %% auto #0
 __all__ = ['PROMPT_TEMPLATE', 'build_prompt', 'Labels', 'parse_labels', 'LabelError', 'LabelerUnavailable', 'Labeler',

@@ -8,7 +8,8 @@ import dataclasses, json, math, re, tempfile
 from collections import Counter
 from pathlib import Path
 import numpy as np
-from .core import Config, ConfigError, DataError, StageError, RunDir, get_logger, read_json, run_stage, write_json
+from .core import ConfigError, DataError, StageError, RunDir, get_logger, read_json, run_stage, write_json
+from .config import Config
 
 # %% auto #0
 __all__ = ['NOISE_KINDS', 'char_shuffle', 'word_shuffle', 'random_token', 'topic_counts', 'pick_topic', 'noise_rows',

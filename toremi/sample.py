@@ -8,7 +8,8 @@ import dataclasses, hashlib, math, os, shutil
 from pathlib import Path
 from typing import Iterable
 import numpy as np
-from .core import (ConfigError, DataError, StageError, RunDir, run_stage, parse_ratios, get_logger, progress)
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress
+from .config import parse_ratios
 from .tokenizer import EOS, build_tokenizer, load_tokenizer
 
 # %% auto #0

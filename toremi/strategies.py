@@ -7,7 +7,8 @@ from __future__ import annotations
 import json, math, threading
 from pathlib import Path
 import numpy as np, torch
-from .core import Config, ConfigError, StageError
+from .core import ConfigError, StageError
+from .config import Config
 
 # %% auto #0
 __all__ = ['LOSS_KINDS', 'DOREMI_PHASES', 'STRATEGIES', 'LocalComm', 'ThreadGroup', 'toremi_update', 'accumulate_by_index',

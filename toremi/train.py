@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np, torch, torch.nn.functional as F
 from .core import *
+from .config import *
 from .data import *
 
 # %% auto #0
