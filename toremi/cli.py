@@ -10,7 +10,7 @@ from .core import *
 from .config import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'ANNOTATE_STAGES', 'make_parser', 'config_from_args', 'main']
+__all__ = ['COMMANDS', 'ANNOTATE_STAGES', 'make_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #9fba809c
 COMMANDS = {
@@ -35,15 +35,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
     for name, (sections, helptext) in COMMANDS.items():
         sp = sub.add_parser(name, help=helptext, description=helptext)
-        g = sp.add_argument_group('configuration')
-        g.add_argument('--config', type=Path, help='YAML config file')
-        g.add_argument('--preset', default='', help="preset: smoke (tests), tiny (CPU study), gpt2-124m (GPUs)")
-        g.add_argument('--run-dir', help='run directory (default from the config)')
-        g.add_argument('--seed', type=int, help='random seed')
-        g.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config value, e.g. --set train.lr=3e-4')
-        g.add_argument('--force', action='store_true', help='rerun stages whose output is already current')
-        for s in sections:
-            add_config_args(sp.add_argument_group(f'{s} options'), getattr(Config, '__dataclass_fields__')[s].default_factory().__class__, f'{s}.')
+        add_common_args(sp, sections)
         if name in ('train', 'doremi-weights'):
             sp.add_argument('--strategy', dest='cfg:train.strategy', metavar='NAME', help="shorthand for --train.strategy: uniform, toremi, loss, doremi, odm, toremi+loss")
         if name == 'annotate': sp.add_argument('--stage', choices=ANNOTATE_STAGES, default='all', help='run one annotation stage only')
@@ -51,13 +43,6 @@ def make_parser() -> argparse.ArgumentParser:
         if name in ('study', 'figures'): sp.add_argument('--figures-dir', type=Path, help='where figures go (default: figures/ of the checkout)')
         if name == 'study': sp.add_argument('--no-figures', action='store_true', help='skip drawing figures at the end')
     return p
-
-def config_from_args(args) -> Config:
-    "Resolve the config of a parsed command line."
-    ov = list(args.set) + args_overrides(args)
-    if args.run_dir: ov.append(f'run_dir={args.run_dir}')
-    if args.seed is not None: ov.append(f'seed={args.seed}')
-    return load_config(args.config, preset=args.preset, overrides=ov)
 
 # %% ../nbs/90_cli.ipynb #eb346c5b
 def _run(args) -> int:

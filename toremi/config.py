@@ -15,7 +15,8 @@ from .core import ConfigError, atomic_write, data_dir
 __all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'PRESETS', 'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig',
            'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'TrainConfig',
            'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override',
-           'load_config', 'config_dict', 'save_config', 'add_config_args', 'args_overrides']
+           'load_config', 'config_dict', 'save_config', 'add_config_args', 'args_overrides', 'add_common_args',
+           'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
 def choice(default,   # the default value (a str, or a list whose items are each checked)
@@ -364,3 +365,27 @@ def add_config_args(parser, cls=Config, prefix: str = ''):
 def args_overrides(args) -> list:
     "The `a.b=v` overrides that `add_config_args` flags produced."
     return [f"{k[4:]}={v}" for k, v in vars(args).items() if k.startswith('cfg:') and v is not None]
+
+# %% ../nbs/00_config.ipynb #a797c5e4
+def add_common_args(parser,             # an argparse parser (or a subcommand's parser)
+                    sections=(),        # config sections whose fields become `--section.key` flags
+                    ):
+    "The flags every command shares (`--config`, `--preset`, `--run-dir`, `--seed`, `--set`, `--force`) plus the flags of `sections`."
+    g = parser.add_argument_group('configuration')
+    g.add_argument('--config', type=Path, help='YAML config file')
+    g.add_argument('--preset', default='', help=f"preset: {', '.join(PRESETS)}")
+    g.add_argument('--run-dir', help='run directory (default from the config)')
+    g.add_argument('--seed', type=int, help='run seed (model initialisation and data order)')
+    g.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config value, e.g. --set train.lr=3e-4')
+    g.add_argument('--force', action='store_true', help='rerun stages whose output is already current')
+    for s in sections:
+        add_config_args(parser.add_argument_group(f'{s} options'), type(getattr(Config(), s)), f'{s}.')
+    return parser
+
+# %% ../nbs/00_config.ipynb #00b2da13
+def config_from_args(args) -> Config:
+    "Resolve the config of a command line parsed with `add_common_args`."
+    over = list(args.set) + args_overrides(args)
+    if args.run_dir: over.append(f'run_dir={args.run_dir}')
+    if args.seed is not None: over.append(f'seed={args.seed}')
+    return load_config(args.config, preset=args.preset, overrides=over)
