@@ -88,7 +88,8 @@ def bench_cfg(root: Path, strategy: str, steps: int, gpu: bool, args):
 
 def setup(root: Path, gpu: bool, args):
     "The synthetic run, DoReMi weights for the final phase and a reference model for the proxy phase."
-    from toremi.train import make_synthetic_run, train
+    from toremi.train import train
+    from toremi.testing import make_synthetic_run
     from toremi.core import write_json
     seq, vocab = (1024, args.vocab) if gpu else (128, 4096)
     rows = (args.steps + 5) * args.batch_size * args.grad_accum if gpu else (args.steps + 5) * 16

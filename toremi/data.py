@@ -13,47 +13,8 @@ from .config import *
 NO_TOPIC = '(none)'  # the domain of rows without a topic
 
 # %% auto #0
-__all__ = ['NO_TOPIC', 'make_synthetic_run', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of', 'ShuffleSampler',
-           'MixtureSampler', 'TokenReader', 'collate']
-
-# %% ../nbs/21_data.ipynb #286341fd
-def make_synthetic_run(root, vocab_size: int = 300,  # tokenizer size (id 0 is `<|endoftext|>`)
-                       seq_len: int = 32,  # longest window
-                       n_train: int = 512, n_val: int = 64, n_test: int = 64,  # rows per split
-                       sources=('web', 'code', 'books'), topics=('Science', 'Sports', 'History', 'Technology'),
-                       no_topic_frac: float = 0.1,  # share of rows without topics
-                       min_len: int = 0,  # shortest window (0 = seq_len // 4); = seq_len gives full windows
-                       seed: int = 0) -> RunDir:
-    "Write `RunDir(root).tokenizer` and `.annotated` (with `topics.json`) with synthetic rows; returns the `RunDir`."
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-    import datasets
-    rd, rng = RunDir(root), np.random.default_rng(seed)
-    vocab = {'<|endoftext|>': 0, **{f't{i}': i for i in range(1, vocab_size)}}
-    tk = Tokenizer(models.WordLevel(vocab, unk_token='<|endoftext|>')); tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<|endoftext|>', pad_token='<|endoftext|>', bos_token='<|endoftext|>')
-    tok.save_pretrained(rd.tokenizer)
-    topics, sources = list(topics), list(sources)
-    span = max(4, (vocab_size - 1) // max(1, len(topics)))
-    def rows(n, split):
-        out = {k: [] for k in ('id', 'doc_id', 'source', 'gold', 'text', 'n_tokens', 'input_ids', 'cluster', 'topics')}
-        for i in range(n):
-            src = sources[rng.integers(len(sources))]
-            k = int(rng.integers(len(topics)))
-            tps = [] if rng.random() < no_topic_frac else [topics[k]] + ([topics[(k + 1) % len(topics)]] if rng.random() < .3 else [])
-            lo = 1 + (k * span) % (vocab_size - span)
-            length = int(rng.integers(min_len or max(2, seq_len // 4), seq_len + 1))
-            noise = (k + 1) / (len(topics) + 1)  # topic k: share of random tokens
-            base = lo + (np.arange(length) * (k + 1)) % span
-            ids = np.where(rng.random(length) < noise, rng.integers(1, vocab_size, length), base).tolist()
-            out['id'].append(f'{split}-{i}'); out['doc_id'].append(f'{split}-doc{i}'); out['source'].append(src)
-            out['gold'].append(''); out['text'].append(tok.decode(ids)); out['n_tokens'].append(length)
-            out['input_ids'].append(ids); out['cluster'].append(k if tps else -1); out['topics'].append(tps)
-        return datasets.Dataset.from_dict(out)
-    dd = datasets.DatasetDict(train=rows(n_train, 'train'), validation=rows(n_val, 'validation'), test=rows(n_test, 'test'))
-    dd.save_to_disk(str(rd.annotated))
-    write_json(topics, rd.annotated/'topics.json')
-    return rd
+__all__ = ['NO_TOPIC', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of', 'ShuffleSampler', 'MixtureSampler',
+           'TokenReader', 'collate']
 
 # %% ../nbs/21_data.ipynb #73aaa600
 def domain_kind(cfg: Config) -> str:

@@ -14,8 +14,8 @@ from .config import Config
 
 # %% auto #0
 __all__ = ['PROMPT_TEMPLATE', 'build_prompt', 'Labels', 'parse_labels', 'LabelError', 'LabelerUnavailable', 'Labeler',
-           'label_all', 'FakeOllamaServer', 'free_port', 'reply_key', 'ReplyCache', 'OllamaLabeler', 'pick_labels',
-           'OfflineLabeler', 'make_labeler', 'label_clusters', 'read_labels']
+           'label_all', 'reply_key', 'ReplyCache', 'OllamaLabeler', 'pick_labels', 'OfflineLabeler', 'make_labeler',
+           'label_clusters', 'read_labels']
 
 # %% ../nbs/12_label.ipynb #333b933b
 PROMPT_TEMPLATE = """You are an expert in topic classification. The following keywords were extracted from a cluster \
@@ -142,81 +142,6 @@ def label_all(labeler: Labeler, # any labeler
                 raise LabelerUnavailable(f"{in_row} clusters in a row failed with server errors (last: cluster {cid}: {e}); "
                                          "check the labeler's server, or raise label.timeout / label.max_retries") from e
     return labels, errors
-
-# %% ../nbs/12_label.ipynb #a797f7f9
-class FakeOllamaServer:
-    "Test double of an ollama server on 127.0.0.1 with scripted replies and faults (see above)."
-    def __init__(self, script: Iterable = (), # behaviours, one per /api/chat request
-                 default='### Labels: Science', # behaviour once the script is used up
-                 models: Iterable = ('llama3:70b',), # models listed by /api/tags
-                 port: int = 0): # 0 = a free port
-        self.script, self.default, self.models, self.requests = list(script), default, list(models), []
-        self._lock, self._port, self._srv, self._thread = threading.Lock(), port, None, None
-
-    def _next(self, req):
-        with self._lock:
-            self.requests.append(req)
-            b = self.script.pop(0) if self.script else self.default
-        return b(req) if callable(b) else b
-
-    def start(self):
-        fake = self
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-            def log_message(self, *a): pass
-            def _send(self, status, body: bytes, ctype='application/json'):
-                try:
-                    self.send_response(status); self.send_header('Content-Type', ctype)
-                    self.send_header('Content-Length', str(len(body))); self.send_header('Connection', 'close')
-                    self.end_headers(); self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError): pass  # the client gave up (timeout)
-                self.close_connection = True  # one request per connection: a stopped server really is gone
-            def do_GET(self):
-                if self.path.rstrip('/') == '/api/tags':
-                    self._send(200, json.dumps({'models': [{'name': m, 'model': m} for m in fake.models]}).encode())
-                else: self._send(404, b'{"error": "not found"}')
-            def do_POST(self):
-                n = int(self.headers.get('Content-Length') or 0)
-                try: req = json.loads(self.rfile.read(n) or b'{}')
-                except json.JSONDecodeError: return self._send(400, b'{"error": "invalid JSON"}')
-                if self.path.rstrip('/') != '/api/chat': return self._send(404, b'{"error": "not found"}')
-                if req.get('model') not in fake.models:
-                    return self._send(404, json.dumps({'error': f"model '{req.get('model')}' not found"}).encode())
-                b = fake._next(req)
-                b = {'content': b} if isinstance(b, str) else dict(b)
-                end = time.time() + float(b.get('delay') or 0)
-                while time.time() < end:  # a slow reply; abandoned when the server is stopped meanwhile
-                    if fake._srv is None: return
-                    time.sleep(0.01)
-                if b.get('status', 200) != 200:
-                    return self._send(b['status'], json.dumps({'error': b.get('error', 'internal server error')}).encode())
-                msg = lambda c, done: {'model': req['model'], 'created_at': '2025-01-01T00:00:00Z',
-                                       'message': {'role': 'assistant', 'content': c}, 'done': done, **({'done_reason': 'stop'} if done else {})}
-                content = b.get('content', '')
-                if req.get('stream'):
-                    h = len(content) // 2
-                    body = ''.join(json.dumps(m) + '\n' for m in (msg(content[:h], False), msg(content[h:], False), msg('', True)))
-                    return self._send(200, body.encode(), 'application/x-ndjson')
-                self._send(200, json.dumps(msg(content, True)).encode())
-        self._srv = ThreadingHTTPServer(('127.0.0.1', self._port), Handler)
-        self._srv.daemon_threads, self._srv.block_on_close = True, False
-        self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    @property
-    def url(self) -> str: return f"http://127.0.0.1:{self._srv.server_address[1]}"
-
-    def stop(self):
-        if self._srv: self._srv.shutdown(); self._srv.server_close(); self._thread.join(5); self._srv = None
-
-    def __enter__(self): return self.start()
-    def __exit__(self, *a): self.stop()
-
-def free_port() -> int:
-    "A TCP port on 127.0.0.1 that nothing listens on (for a 'server down' test)."
-    import socket
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 # %% ../nbs/12_label.ipynb #18326df8
 def reply_key(model: str, prompt: str) -> str:
