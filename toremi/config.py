@@ -13,10 +13,10 @@ from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
 __all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'PRESETS', 'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig',
-           'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'TrainConfig',
-           'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override',
-           'load_config', 'config_dict', 'save_config', 'add_config_args', 'args_overrides', 'add_common_args',
-           'config_from_args']
+           'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig',
+           'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios',
+           'parse_override', 'load_config', 'config_dict', 'save_config', 'add_config_args', 'args_overrides',
+           'add_common_args', 'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
 def choice(default,   # the default value (a str, or a list whose items are each checked)
@@ -27,7 +27,7 @@ def choice(default,   # the default value (a str, or a list whose items are each
     return field(metadata={'choices': allowed}, **kw)
 
 # %% ../nbs/00_config.ipynb #a3a04fc9
-STRATEGY_NAMES = ('uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss')  # the one list of strategy names; toremi.strategies registers a class for each
+STRATEGY_NAMES = ('uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature')  # the one list of strategy names; toremi.strategies registers a class for each
 NOISE_KINDS = ('char_shuffle', 'word_shuffle', 'random_token')
 DOMAIN_KINDS = ('source', 'topic')
 
@@ -142,6 +142,13 @@ class OdmConfig:
     domain: str = choice('source', *DOMAIN_KINDS)
     gamma: float = 0.1  # exploration rate; <=0 uses the EXP3 default schedule
 
+# %% ../nbs/00_config.ipynb #5fc7c7f4
+@dataclass
+class MixtureConfig:
+    "Static mixtures over domains (Aioli, ICLR 2025): `stratified` samples p_d = 1/k, `temperature` p_d ∝ n_d^(1/τ)."
+    domain: str = choice('source', *DOMAIN_KINDS)  # domains are sources or (first) topics
+    tau: float = 2.0  # temperature: 1 = natural token shares, larger = flatter, inf = stratified
+
 # %% ../nbs/00_config.ipynb #c107cb0d
 @dataclass
 class TrainConfig:
@@ -173,6 +180,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     doremi: DoremiConfig = field(default_factory=DoremiConfig)
     odm: OdmConfig = field(default_factory=OdmConfig)
+    mixture: MixtureConfig = field(default_factory=MixtureConfig)
 
 # %% ../nbs/00_config.ipynb #b0517d69
 @dataclass

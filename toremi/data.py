@@ -18,11 +18,9 @@ __all__ = ['NO_TOPIC', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of
 
 # %% ../nbs/21_data.ipynb #73aaa600
 def domain_kind(cfg: Config) -> str:
-    "Which row attribute is a strategy's 'domain': `source` or `topic` (from the doremi/odm section)."
-    s = cfg.train.strategy
-    kind = cfg.train.doremi.domain if s == 'doremi' else cfg.train.odm.domain if s == 'odm' else 'source'
-    if kind not in ('source', 'topic'): raise ConfigError(f"train.{'doremi' if s == 'doremi' else 'odm'}.domain must be 'source' or 'topic', got {kind!r}")
-    return kind
+    "Which row attribute is a strategy's 'domain': `source` or `topic` (from the doremi, odm or mixture section)."
+    section = dict(doremi=cfg.train.doremi, odm=cfg.train.odm, stratified=cfg.train.mixture, temperature=cfg.train.mixture).get(cfg.train.strategy)
+    return section.domain if section is not None else 'source'
 
 def load_train_data(cfg: Config, data=None):
     "The DatasetDict to train on (`data`: None/'annotated', 'noised', a path or a DatasetDict), its topic vocabulary and a content fingerprint."
@@ -65,6 +63,12 @@ class RowTable:
         d_ix = {d: i for i, d in enumerate(domains)}
         keys = src if kind == 'source' else [ts[0] if len(ts) else NO_TOPIC for ts in rows]
         self.domain_ids = np.array([d_ix.get(k, -1) for k in keys], dtype=np.int64)
+
+    def domain_tokens(self, domains: list) -> dict:
+        "{domain: tokens of its rows}, for the static mixtures."
+        ok = self.domain_ids >= 0
+        n = np.bincount(self.domain_ids[ok], weights=self.n_tokens[ok], minlength=len(domains))
+        return {d: int(x) for d, x in zip(domains, n)}
 
 def domains_of(ds, kind: str) -> list:
     "Sorted domain names of a split: its sources, or first topics (plus `(none)` when some row has no topic)."

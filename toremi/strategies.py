@@ -14,8 +14,8 @@ from .config import Config
 __all__ = ['LOSS_KINDS', 'DOREMI_PHASES', 'STRATEGIES', 'LocalComm', 'ThreadGroup', 'toremi_update', 'accumulate_by_index',
            'topic_sample_weights', 'renormalize', 'normalize_losses', 'loss_kind', 'loss_weights', 'loss_temperature',
            'doremi_update', 'doremi_sample_weights', 'load_domain_weights', 'odm_epsilon', 'exp3_probs', 'Strategy',
-           'UniformStrategy', 'ToremiStrategy', 'LossStrategy', 'DoremiStrategy', 'OdmStrategy', 'ToremiLossStrategy',
-           'make_strategy']
+           'UniformStrategy', 'ToremiStrategy', 'LossStrategy', 'DoremiStrategy', 'OdmStrategy', 'mixture_probs',
+           'StratifiedStrategy', 'TemperatureStrategy', 'ToremiLossStrategy', 'make_strategy']
 
 # %% ../nbs/20_strategies.ipynb #d2544bfa
 class LocalComm:
@@ -206,6 +206,7 @@ class Strategy:
     def on_optimizer_step(self, step, comm): return self._first()
     def on_evaluation(self, step, val_loss): pass
     def sampling_probs(self): return None
+    def set_domain_tokens(self, tokens: dict): self.domain_tokens = dict(tokens)
     def state_dict(self) -> dict:
         d = {'name': self.name, 'topics': self.topics, 'domains': self.domains}
         for k in self._state:
@@ -392,6 +393,39 @@ class OdmStrategy(Strategy):
         if first is not None or step % self.every: return first
         return self._record(step, self.log_weights())
 
+# %% ../nbs/20_strategies.ipynb #bea54d37
+def mixture_probs(tokens,              # (k,) tokens per domain in the train split
+                  tau: float = math.inf # temperature τ: p_d ∝ n_d^(1/τ); inf gives equal shares
+                  ) -> np.ndarray:
+    "Sampling probabilities of a static mixture over the domains that have tokens."
+    n = np.asarray(tokens, dtype=np.float64)
+    if n.ndim != 1 or not len(n) or (n < 0).any() or n.sum() <= 0: raise ConfigError(f"a static mixture needs token counts >= 0 with a positive sum, got {n.tolist()}")
+    if not tau > 0: raise ConfigError(f"train.mixture.tau must be > 0, got {tau}")
+    p = np.where(n > 0, n**(1/tau) if math.isfinite(tau) else 1.0, 0.0)
+    return p/p.sum()
+
+# %% ../nbs/20_strategies.ipynb #271c3854
+class StratifiedStrategy(Strategy):
+    "A fixed mixture: equal shares of the domains (`temperature` subclasses it with p_d ∝ n_d^(1/τ))."
+    name = 'stratified'
+    def __init__(self, cfg, topics, domains, device='cpu'):
+        super().__init__(cfg, topics, domains, device)
+        if not self.domains: raise ConfigError(f"{self.name} needs at least one domain (train.mixture.domain = 'source' or 'topic')")
+        self.probs = None
+    def tau(self) -> float: return math.inf
+    def set_domain_tokens(self, tokens: dict):
+        super().set_domain_tokens(tokens)
+        self.probs = dict(zip(self.domains, mixture_probs([tokens.get(d, 0) for d in self.domains], self.tau()).tolist()))
+    def sampling_probs(self):
+        if self.probs is None: raise StageError(f"{self.name}: set_domain_tokens() was not called before sampling")
+        return dict(self.probs)
+    def log_weights(self): return self.sampling_probs()
+
+class TemperatureStrategy(StratifiedStrategy):
+    "Temperature sampling: p_d ∝ n_d^(1/τ) with τ = `train.mixture.tau`."
+    name = 'temperature'
+    def tau(self) -> float: return self.cfg.train.mixture.tau
+
 # %% ../nbs/20_strategies.ipynb #0e3d53e7
 class ToremiLossStrategy(Strategy):
     "Topic weight (ToReMi) times sample weight (loss)."
@@ -418,7 +452,8 @@ class ToremiLossStrategy(Strategy):
         self.topic.load_state_dict(d['toremi']); self.loss.load_state_dict(d['loss'])
 
 # %% ../nbs/20_strategies.ipynb #89e4d134
-STRATEGIES = {c.name: c for c in (UniformStrategy, ToremiStrategy, LossStrategy, DoremiStrategy, OdmStrategy, ToremiLossStrategy)}
+STRATEGIES = {c.name: c for c in (UniformStrategy, ToremiStrategy, LossStrategy, DoremiStrategy, OdmStrategy, ToremiLossStrategy,
+                                      StratifiedStrategy, TemperatureStrategy)}
 
 def make_strategy(cfg: Config, topics: list, domains: list, device='cpu') -> Strategy:
     "The strategy named by `cfg.train.strategy`, for these topics and domains (the loop's order), on `device`."

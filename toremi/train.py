@@ -15,7 +15,8 @@ from .data import *
 # %% auto #0
 __all__ = ['EXIT_INTERRUPTED', 'TrainingError', 'TrainingInterrupted', 'CheckpointMismatch', 'sample_losses', 'token_ce',
            'weighted_objective', 'AccelerateComm', 'build_model', 'lr_factor', 'run_signature', 'latest_checkpoint',
-           'check_signature', 'StopFlag', 'evaluate_loss', 'eval_record', 'train', 'doremi_weights', 'main']
+           'check_signature', 'StopFlag', 'MixtureMeter', 'evaluate_loss', 'eval_record', 'train', 'doremi_weights',
+           'main']
 
 # %% ../nbs/21_train.ipynb #497a093b
 class TrainingError(StageError): "Training cannot go on (e.g. the loss stayed NaN/inf); the last good checkpoint is kept."
@@ -154,6 +155,35 @@ def _step_of(line: str) -> float:
     try: return json.loads(line).get('step', 0)
     except json.JSONDecodeError: return math.inf  # a torn last line
 
+# %% ../nbs/21_train.ipynb #47543069
+class MixtureMeter:
+    "Σ w_i·n_i per source and per topic over one log window, on device."
+    def __init__(self, sources: list, topics: list, device):
+        self.sources, self.topics = list(sources), list(topics) + [NO_TOPIC]
+        self.src = torch.zeros(len(self.sources), dtype=torch.float64, device=device)
+        self.top = torch.zeros(len(self.topics), dtype=torch.float64, device=device)
+
+    def add(self, w, n, batch: dict):
+        "Add one micro-batch: weights `w` (B,), target tokens `n` (B,), its `source_ids` and `topic_ids` (B, K)."
+        wn = w.detach().double()*n.double()
+        s = batch['source_ids']
+        self.src.scatter_add_(0, s.clamp(min=0), torch.where(s >= 0, wn, torch.zeros_like(wn)))
+        t = batch['topic_ids']
+        valid = t >= 0
+        k = valid.sum(1)
+        share = torch.where(k > 0, wn/k.clamp(min=1), torch.zeros_like(wn))
+        self.top.scatter_add_(0, t.clamp(min=0).flatten(), (share[:, None]*valid).flatten())
+        self.top[-1] += torch.where(k == 0, wn, torch.zeros_like(wn)).sum()
+
+    def shares(self, comm) -> dict:
+        "All-reduce the window's sums and return `{'mix_source': {name: share}, 'mix_topic': {...}}`; starts a new window."
+        tot = comm.all_reduce_sum(torch.cat([self.src, self.top]))
+        s, t = tot[:len(self.sources)], tot[len(self.sources):]
+        self.src.zero_()
+        self.top.zero_()
+        named = lambda names, x: {k: float(v) for k, v in zip(names, (x/x.sum().clamp(min=1e-30)).tolist()) if v > 0}
+        return {'mix_source': named(self.sources, s), 'mix_topic': named(self.topics, t)}
+
 # %% ../nbs/21_train.ipynb #18cd3f37
 @torch.no_grad()
 def evaluate_loss(model, reader, table: RowTable, rows: np.ndarray, batch_size: int, pad_id: int, device, comm, autocast=contextlib.nullcontext, pad_to=None) -> dict:
@@ -256,6 +286,8 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
     if longest > seq_len: raise DataError(f"a window has {longest} tokens but sample.seq_len is {seq_len}: set sample.seq_len to the one the data was sampled with")
     train_ids, val_ids = TokenReader(dd['train']), TokenReader(dd['validation'])
     strategy = (strategy_factory or _strategy_factory())(cfg, topics, domains, dev)
+    strategy.set_domain_tokens(train_tab.domain_tokens(domains))
+    mix = MixtureMeter(sources, topics, dev)
     ref_model = _reference_model(cfg, dev) if strategy.needs_reference else None
     shuffle, mixture = ShuffleSampler(train_tab.n, cfg.seed), MixtureSampler(train_tab.domain_ids, domains, cfg.seed)
     G = t.batch_size * W * t.grad_accum  # samples per optimizer step, all processes
@@ -341,6 +373,7 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
                     else: sums, n, losses = sample_losses(logits, b['labels'])
                     w = strategy.sample_weights(losses.detach(), b, step, comm).detach()
                     acc.backward(weighted_objective(w, sums, n_glob, W))
+                mix.add(w, n, b)
                 loss_sum += sums.detach().sum(); wloss_sum += (w * sums.detach()).sum(); seen.append((losses.detach(), b))
             cb('backward', dict(step=step, model=model))
             gnorm = acc.clip_grad_norm_(model.parameters(), t.grad_clip if t.grad_clip > 0 else float('inf'))
@@ -367,7 +400,7 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
                     dt = time.time() - t_log; t_log = time.time()
                     rec = dict(step=step, tokens=tokens, split='train', loss=since[0] / max(since[2], 1), lr=sched.get_last_lr()[0])
                     rec.update(ppl=math.exp(min(rec['loss'], 50)), weighted_loss=since[1] / max(since[2], 1), grad_norm=gnorm,
-                               bad_steps=bad_total, tokens_per_s=since[3] / max(dt, 1e-9))
+                               bad_steps=bad_total, tokens_per_s=since[3] / max(dt, 1e-9), **mix.shares(comm))
                     emit(rec); bar.set_postfix(loss=f"{rec['loss']:.3f}"); since = [0.0, 0.0, 0.0, 0]
                 if (t.eval_every > 0 and step % t.eval_every == 0) or step == t.max_steps:
                     do_eval()
