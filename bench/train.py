@@ -77,8 +77,8 @@ def bench_cfg(root: Path, strategy: str, steps: int, gpu: bool, args):
           'train.save_every=0', 'train.log_every=10', 'train.warmup_steps=10', 'train.toremi.update_every=20',
           'train.toremi.switch=step', f'train.toremi.switch_step={steps // 2}', 'train.loss.warmup_steps=10']
     if gpu:
-        ov += ['sample.seq_len=1024', 'train.n_layer=12', 'train.n_head=12', 'train.n_embd=768', f'train.batch_size={args.batch_size}',
-               f'train.grad_accum={args.grad_accum}', 'train.mixed_precision=bf16', f'train.compile={not args.no_compile}',
+        ov += ['sample.seq_len=1024', 'train.n_layer=12', 'train.n_head=12', 'train.n_embd=768', f'train.micro_batch={args.batch_size}',
+               f'train.global_batch={args.batch_size * args.grad_accum}', 'train.mixed_precision=bf16', f'train.compile={not args.no_compile}',
                'train.lr=6e-4', 'train.eval_batches=2']
     else:
         ov += ['train.eval_batches=2']  # the rest is the tiny preset: 2 layers, d=128, 4 heads, 128 tokens, batch 16

@@ -159,8 +159,8 @@ class TrainConfig:
     n_head: int = 12
     n_embd: int = 768
     dropout: float = 0.0
-    batch_size: int = 8  # sequences per process per micro-batch
-    grad_accum: int = 1
+    global_batch: int = 8  # sequences per optimizer step, over all processes and accumulation micro-batches
+    micro_batch: int = 8  # sequences per process per forward pass; accumulation = global_batch / (micro_batch x processes)
     lr: float = 1e-4
     weight_decay: float = 0.01
     betas: list = field(default_factory=lambda: [0.9, 0.95])

@@ -260,12 +260,17 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
     from accelerate.state import AcceleratorState, GradientState
     from transformers import AutoTokenizer
     log, t = get_logger('toremi.train'), cfg.train
-    if t.max_steps <= 0 or t.batch_size <= 0 or t.grad_accum <= 0: raise ConfigError("train.max_steps, train.batch_size and train.grad_accum must be > 0")
+    if t.max_steps <= 0 or t.global_batch <= 0 or t.micro_batch <= 0: raise ConfigError("train.max_steps, train.global_batch and train.micro_batch must be > 0")
     run = Path(run_dir) if run_dir else _default_run(cfg, data, tag)
     if not torch.distributed.is_initialized(): AcceleratorState._reset_state(); GradientState._reset_state()
     acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=t.mixed_precision,
                       log_with=list(t.trackers) or None, project_dir=str(run))
     W, R, dev = acc.num_processes, acc.process_index, acc.device
+    if t.global_batch % (t.micro_batch * W):
+        fix = (f"set --train.micro_batch to a divisor of {t.global_batch // W}" if t.global_batch % W == 0
+               else f"run on a number of processes that divides {t.global_batch}, or change --train.global_batch")
+        raise ConfigError(f"train.global_batch={t.global_batch} is not a multiple of train.micro_batch x processes = {t.micro_batch} x {W}: {fix}")
+    grad_accum = t.global_batch // (t.micro_batch * W)  # micro-batches per process per optimizer step
     comm = AccelerateComm(acc)
 
     # ---- data, tokenizer, strategy
@@ -290,7 +295,7 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
     mix = MixtureMeter(sources, topics, dev)
     ref_model = _reference_model(cfg, dev) if strategy.needs_reference else None
     shuffle, mixture = ShuffleSampler(train_tab.n, cfg.seed), MixtureSampler(train_tab.domain_ids, domains, cfg.seed)
-    G = t.batch_size * W * t.grad_accum  # samples per optimizer step, all processes
+    G = t.global_batch  # samples per optimizer step, all processes
     pad_to = seq_len if t.compile else None  # fixed shapes avoid recompiling
 
     # ---- model, optimizer, schedule
@@ -332,13 +337,13 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
     acc.wait_for_everyone()
     if t.trackers: acc.init_trackers(run.name, config=_flat(config_dict(cfg)))
 
-    eval_n = val_tab.n if t.eval_batches <= 0 else min(val_tab.n, t.eval_batches * t.batch_size * W)
+    eval_n = val_tab.n if t.eval_batches <= 0 else min(val_tab.n, t.eval_batches * t.micro_batch * W)
     eval_rows = np.random.default_rng(0).permutation(val_tab.n)[:eval_n][R::W]
     def emit(rec):
         if acc.is_main_process: _append_jsonl(run/'metrics.jsonl', rec)
         if t.trackers: acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=rec['step'])
     def do_eval():
-        res = evaluate_loss(acc.unwrap_model(model), val_ids, val_tab, eval_rows, t.batch_size, pad_id, dev, comm, acc.autocast, pad_to)
+        res = evaluate_loss(acc.unwrap_model(model), val_ids, val_tab, eval_rows, t.micro_batch, pad_id, dev, comm, acc.autocast, pad_to)
         rec = dict(step=step, tokens=tokens, split='validation', **eval_record(res, sources, topics), lr=sched.get_last_lr()[0])
         emit(rec); strategy.on_evaluation(step, rec['loss'])
         return rec
@@ -357,7 +362,7 @@ def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir)
             probs = strategy.sampling_probs()
             rows = mixture.take(position, G, probs) if probs is not None else shuffle.take(position, G)
             position += G
-            mine = [rows[(m*W + R)*t.batch_size:(m*W + R + 1)*t.batch_size] for m in range(t.grad_accum)]
+            mine = [rows[(m*W + R)*t.micro_batch:(m*W + R + 1)*t.micro_batch] for m in range(grad_accum)]
             mbs = [{k: v.to(dev, non_blocking=True) for k, v in collate(train_ids(r), r, train_tab, pad_id, pad_to).items()} for r in mine]
             cnt = comm.all_reduce_sum(torch.stack([sum(b['n_targets'].sum() for b in mbs), sum(b['n_tokens'].sum() for b in mbs)]).double())
             n_glob, tok_glob = float(cnt[0]), int(cnt[1])
