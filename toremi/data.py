@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_data.ipynb #05517eea
 from __future__ import annotations
-import json, math, os
+import dataclasses, json, math, os
 from pathlib import Path
 import numpy as np, torch
 from .core import *
@@ -14,7 +14,7 @@ NO_TOPIC = '(none)'  # the domain of rows without a topic
 
 # %% auto #0
 __all__ = ['NO_TOPIC', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of', 'ShuffleSampler', 'MixtureSampler',
-           'process_rows', 'TokenReader', 'collate']
+           'process_rows', 'TokenReader', 'collate', 'TrainData', 'load_training_data', 'to_device']
 
 # %% ../nbs/21_data.ipynb #73aaa600
 def domain_kind(cfg: Config) -> str:
@@ -152,3 +152,63 @@ def collate(ids, rows: np.ndarray, table: RowTable, pad_id: int, pad_to: int | N
     return dict(input_ids=x, labels=x.masked_fill(~real, -100), n_tokens=n_tok, n_targets=(n_tok - 1).clamp(min=0),
                 topic_ids=torch.from_numpy(table.topic_ids[rows]), domain_ids=torch.from_numpy(table.domain_ids[rows]),
                 source_ids=torch.from_numpy(table.source_ids[rows]), rows=torch.from_numpy(np.asarray(rows)))
+
+# %% ../nbs/21_data.ipynb #82b08442
+@dataclasses.dataclass
+class TrainData:
+    "What the loop reads from the annotated data (see `load_training_data`)."
+    train: RowTable
+    val: RowTable
+    train_ids: TokenReader
+    val_ids: TokenReader
+    tokenizer: object
+    pad_id: int
+    seq_len: int
+    sources: list
+    topics: list
+    domains: list
+    fingerprint: str
+    shuffle: ShuffleSampler
+    mixture: MixtureSampler
+
+    def draw(self, position: int, count: int, probs) -> np.ndarray:
+        "Rows of the global batch that starts at sample `position` (from the strategy's mixture when it has one)."
+        return self.mixture.take(position, count, probs) if probs is not None else self.shuffle.take(position, count)
+
+    def collate(self, rows, split: str = 'train', pad_to=None, fill: int = 0) -> dict:
+        "A padded batch of `rows`; `fill` adds empty rows (no targets, ids -1) up to that size, to keep shapes fixed."
+        table, reader = (self.train, self.train_ids) if split == 'train' else (self.val, self.val_ids)
+        b = collate(reader(rows), rows, table, self.pad_id, pad_to)
+        extra = fill - len(rows)
+        if extra <= 0: return b
+        pad = dict(input_ids=self.pad_id, labels=-100, n_tokens=0, n_targets=0, topic_ids=-1, domain_ids=-1, source_ids=-1, rows=-1)
+        return {k: torch.cat([v, torch.full((extra, *v.shape[1:]), pad[k], dtype=v.dtype)]) for k, v in b.items()}
+
+# %% ../nbs/21_data.ipynb #a309bd27
+def load_training_data(cfg: Config, data=None) -> TrainData:
+    "Read the annotated data (`data`: None/'annotated', 'noised', a path or a DatasetDict) and the run's tokenizer."
+    from transformers import AutoTokenizer
+    dd, topics, fingerprint = load_train_data(cfg, data)
+    tok_dir = RunDir(cfg.run_dir).tokenizer
+    if not (tok_dir/'tokenizer_config.json').exists() and not (tok_dir/'tokenizer.json').exists():
+        raise StageError(f"no tokenizer at {tok_dir}: run `toremi tokenizer` first")
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if pad_id is None: raise DataError(f"{tok_dir}: the tokenizer has neither pad_token nor eos_token (contract 2 needs both)")
+    kind = domain_kind(cfg)
+    sources = sorted(set(dd['train']['source']) | set(dd['validation']['source']))
+    domains = domains_of(dd['train'], kind)
+    train_tab = RowTable(dd['train'], sources, topics, domains, kind, 'train')
+    val_tab = RowTable(dd['validation'], sources, topics, domains, kind, 'validation')
+    seq_len = max(cfg.sample.seq_len, 2)
+    longest = int(max(train_tab.n_tokens.max(), val_tab.n_tokens.max()))
+    if longest > seq_len: raise DataError(f"a window has {longest} tokens but sample.seq_len is {seq_len}: set sample.seq_len to the one the data was sampled with")
+    return TrainData(train_tab, val_tab, TokenReader(dd['train']), TokenReader(dd['validation']), tokenizer, pad_id, seq_len,
+                     sources, topics, domains, fingerprint, ShuffleSampler(train_tab.n, cfg.seed),
+                     MixtureSampler(train_tab.domain_ids, domains, cfg.seed))
+
+# %% ../nbs/21_data.ipynb #84f29f0c
+def to_device(batch: dict, device) -> dict:
+    "The batch's tensors on `device`: from pinned memory without blocking on a GPU, plainly elsewhere."
+    if torch.device(device).type != 'cuda': return {k: v.to(device) for k, v in batch.items()}
+    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}

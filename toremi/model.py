@@ -10,8 +10,8 @@ from .core import ConfigError, seed_everything
 from .config import Config
 
 # %% auto #0
-__all__ = ['padded_vocab', 'build_model', 'token_losses', 'TokenLoss', 'weighted_objective', 'reference_objective', 'lr_factor',
-           'build_optimizer']
+__all__ = ['padded_vocab', 'build_model', 'ChunkedCrossEntropy', 'token_losses', 'TokenLoss', 'weighted_objective',
+           'reference_objective', 'lr_factor', 'build_optimizer']
 
 # %% ../nbs/20_model.ipynb #b117d6f6
 def padded_vocab(n: int,            # the tokenizer's vocabulary size
@@ -39,14 +39,43 @@ def build_model(cfg: Config,          # its `train` section shapes the model; `s
     seed_everything(cfg.seed)
     return GPT2LMHeadModel(conf)
 
+# %% ../nbs/20_model.ipynb #8f1185fb
+class ChunkedCrossEntropy(torch.autograd.Function):
+    "Cross-entropy per row of (N, V) logits, computed `chunk` rows at a time; 0 where the target is -100."
+    @staticmethod
+    def forward(ctx, logits, targets, chunk: int = 256):
+        lse = torch.cat([torch.logsumexp(logits[i:i + chunk].float(), -1) for i in range(0, logits.shape[0], chunk)])
+        valid = targets != -100
+        picked = logits.gather(1, targets.clamp(min=0)[:, None]).squeeze(1).float()
+        ctx.save_for_backward(logits, targets, lse)
+        ctx.chunk = chunk
+        return torch.where(valid, lse - picked, torch.zeros_like(lse))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        logits, targets, lse = ctx.saved_tensors
+        g = torch.where(targets != -100, grad_out, torch.zeros_like(grad_out))
+        grad = torch.empty_like(logits)
+        in_place = grad.dtype == torch.float32
+        for i in range(0, logits.shape[0], ctx.chunk):   # softmax(x)·g in float32, one cache-sized block at a time
+            rows = slice(i, i + ctx.chunk)
+            block = grad[rows] if in_place else torch.empty(grad[rows].shape, device=grad.device)
+            torch.sub(logits[rows].float(), lse[rows, None], out=block).exp_().mul_(g[rows, None])
+            if not in_place: grad[rows] = block
+        grad.scatter_add_(1, targets.clamp(min=0)[:, None], (-g[:, None]).to(grad.dtype))   # minus the one-hot
+        return grad, None, None
+
 # %% ../nbs/20_model.ipynb #d174c0b1
 def token_losses(logits: torch.Tensor, # (B, T, V) any float dtype
                  labels: torch.Tensor, # (B, T) token ids, -100 on padding
                 ) -> torch.Tensor:
     "Per-token next-token cross-entropy (B, T) in float32; 0 at positions without a target."
     B, T, V = logits.shape
-    targets = F.pad(labels[:, 1:], (0, 1), value=-100)
-    return F.cross_entropy(logits.float().reshape(B*T, V), targets.reshape(-1), ignore_index=-100, reduction='none').view(B, T)
+    targets = F.pad(labels[:, 1:], (0, 1), value=-100).reshape(-1)
+    flat = logits.reshape(B*T, V)
+    if torch.compiler.is_compiling() or not torch.is_grad_enabled():
+        return F.cross_entropy(flat.float(), targets, ignore_index=-100, reduction='none').view(B, T)
+    return ChunkedCrossEntropy.apply(flat, targets).view(B, T)
 
 # %% ../nbs/20_model.ipynb #f29003c8
 class TokenLoss(torch.nn.Module):
