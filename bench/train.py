@@ -63,6 +63,7 @@ def bench_cfg(root: Path, strategy: str, steps: int, gpu: bool, args, extra=()):
         ov += ['sample.seq_len=1024', 'train.n_layer=12', 'train.n_head=12', 'train.n_embd=768', f'train.micro_batch={args.batch_size}',
                f'train.global_batch={args.batch_size * args.grad_accum}', 'train.mixed_precision=bf16', f'train.compile={not args.no_compile}',
                'train.lr=6e-4']
+    else: ov += ['train.compile=false']   # eager unless a measurement asks (the tiny preset itself compiles)
     ov += [f'train.doremi.weights={root/"doremi_weights.json"}', f'train.doremi.reference={root/"reference"/"final"}', *extra]
     return load_config(preset='tiny', overrides=ov, run_dir=str(root))
 
@@ -223,11 +224,13 @@ def reference_gpt(vocab: int, T: int, L: int, d: int, H: int):
             self.blocks, self.ln_f = nn.ModuleList(Block() for _ in range(L)), nn.LayerNorm(d)
             self.head = nn.Linear(d, vocab, bias=False)
             self.head.weight = self.wte.weight
+            for p in self.parameters():
+                if p.dim() >= 2: nn.init.normal_(p, std=0.02)   # GPT-2's initialisation
         def forward(self, idx, targets):
             x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
             for b in self.blocks: x = b(x)
             logits = self.head(self.ln_f(x))
-            return F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.view(-1))
+            return F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1))
     return GPT()
 
 

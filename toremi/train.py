@@ -470,7 +470,9 @@ def train(cfg: Config, run_dir=None,  # run folder (default `default_run_dir`)
         log.info(f"{run.name}: already trained to step {state.step} (train.max_steps {t.max_steps})")
         return run
     loss_fn = TokenLoss(model)
-    if t.compile:
+    compiled = t.compile and (device.type != 'cpu' or bool(os.environ.get('CXX') or any(shutil.which(c) for c in ('g++', 'c++', 'clang++'))))
+    if t.compile and not compiled: log.warning("train.compile: torch.compile on CPU needs a C++ compiler and none was found; training eagerly (same numbers, slower)")
+    if compiled:
         torch._dynamo.reset()   # each run compiles afresh (dynamo stops recompiling after a few models in one process; the disk cache keeps it quick)
         loss_fn = torch.compile(loss_fn)
     train_fn, optimizer = acc.prepare(loss_fn, optimizer)
@@ -478,7 +480,7 @@ def train(cfg: Config, run_dir=None,  # run folder (default `default_run_dir`)
     if windows:   # a checkpoint taken between two train records: continue its windows
         window.restore(windows['log'], comm.rank)
         mixture.restore(windows['mixture'], comm.rank)
-    eval_rows, pad_to = evaluation_rows(data.val.n, cfg, comm.world_size, comm.rank), (data.seq_len if t.compile else None)
+    eval_rows, pad_to = evaluation_rows(data.val.n, cfg, comm.world_size, comm.rank), (data.seq_len if compiled else None)
     callback('start', dict(model=model, accelerator=acc, strategy=strategy, run=run))
 
     bar = progress(total=t.max_steps, desc=f'train {run.name}', initial=state.step, disable=None if acc.is_main_process else True)
