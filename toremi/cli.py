@@ -36,8 +36,9 @@ def make_parser() -> argparse.ArgumentParser:
     for name, (sections, helptext) in COMMANDS.items():
         sp = sub.add_parser(name, help=helptext, description=helptext)
         add_common_args(sp, sections)
-        if name in ('train', 'doremi-weights'):
-            sp.add_argument('--strategy', dest='cfg:train.strategy', metavar='NAME', help="shorthand for --train.strategy: uniform, toremi, loss, doremi, odm, toremi+loss")
+        if name in ('train', 'doremi-weights'):  # the same flags as `python -m toremi.train`
+            from toremi.train import add_train_args
+            add_train_args(sp, doremi=name == 'doremi-weights')
         if name == 'annotate': sp.add_argument('--stage', choices=ANNOTATE_STAGES, default='all', help='run one annotation stage only')
         if name == 'evaluate': sp.add_argument('runs', nargs='*', type=Path, help='run folders (default: all runs of the run directory)')
         if name in ('study', 'figures'): sp.add_argument('--figures-dir', type=Path, help='where figures go (default: figures/ of the checkout)')
@@ -63,10 +64,9 @@ def _run(args) -> int:
         print(fn(cfg, force=force))
     elif cmd == 'noise':
         from toremi.noise import inject_noise; print(inject_noise(cfg, force=force))
-    elif cmd == 'train':
-        from toremi.train import train; print(train(cfg))
-    elif cmd == 'doremi-weights':
-        from toremi.train import doremi_weights; print(doremi_weights(cfg, force=force))
+    elif cmd in ('train', 'doremi-weights'):
+        from toremi.train import train_command
+        return train_command(args)
     elif cmd == 'evaluate':
         from toremi.evaluate import evaluate_run
         from toremi.study import list_runs

@@ -133,7 +133,7 @@ class DoremiConfig:
     eta: float = 1.0
     smoothing: float = 1e-3
     reference: str = ''  # checkpoint of the reference model (proxy phase)
-    weights: str = ''  # averaged domain weights (JSON) for the final run
+    weights: str = ''  # averaged domain weights (JSON) for the final run ('' = the file `toremi doremi-weights` writes for this run dir and seed)
 
 # %% ../nbs/00_config.ipynb #0c65cb9d
 @dataclass
@@ -153,12 +153,13 @@ class MixtureConfig:
 @dataclass
 class TrainConfig:
     "GPT-2 pre-training with one accelerate loop for every strategy."
-    strategy: str = choice('uniform', *STRATEGY_NAMES)  # 'uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss'
+    strategy: str = choice('uniform', *STRATEGY_NAMES)  # 'uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature'
     doremi_phase: str = choice('final', 'reference', 'proxy', 'final')  # 'reference', 'proxy' or 'final'
     n_layer: int = 12
     n_head: int = 12
     n_embd: int = 768
-    dropout: float = 0.0
+    dropout: float = 0.0  # 0 for pre-training (faster; fresh data does not overfit)
+    vocab_multiple: int = 64  # the model's vocabulary is the tokenizer's padded to a multiple of this (1 = no padding)
     global_batch: int = 8  # sequences per optimizer step, over all processes and accumulation micro-batches
     micro_batch: int = 8  # sequences per process per forward pass; accumulation = global_batch / (micro_batch x processes)
     lr: float = 1e-4
@@ -167,15 +168,16 @@ class TrainConfig:
     warmup_steps: int = 500
     max_steps: int = 8000
     lr_schedule: str = choice('linear', 'linear', 'cosine')  # 'linear' or 'cosine' decay after warm-up
-    grad_clip: float = 1.0
-    mixed_precision: str = choice('no', 'no', 'bf16', 'fp16')  # 'no', 'bf16' or 'fp16'
-    compile: bool = False
+    grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
+    mixed_precision: str = choice('no', 'no', 'bf16', 'fp16')  # 'no', 'bf16' or 'fp16' autocast
+    compile: bool = False  # torch.compile the model together with its loss
+    device: str = choice('auto', 'auto', 'cpu', 'cuda')  # 'auto' = CUDA when a GPU is visible
     eval_every: int = 200
-    eval_batches: int = 50
+    eval_batches: int = 50  # micro-batches of every process per evaluation (0 = the whole validation split)
     save_every: int = 1000
-    log_every: int = 10
-    max_bad_steps: int = 10  # NaN/inf losses in a row before the run aborts
-    trackers: list = field(default_factory=list)  # e.g. ['tensorboard']
+    log_every: int = 10  # optimizer steps between train records (and host syncs)
+    max_bad_steps: int = 10  # non-finite steps in a row before the run aborts
+    trackers: list = choice([], 'tensorboard', 'wandb', 'mlflow')  # experiment trackers beside metrics.jsonl, e.g. [tensorboard]
     toremi: ToremiConfig = field(default_factory=ToremiConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     doremi: DoremiConfig = field(default_factory=DoremiConfig)

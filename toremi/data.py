@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_data.ipynb #05517eea
 from __future__ import annotations
-import json, math, os
+import dataclasses, json, math, os
 from pathlib import Path
 import numpy as np, torch
 from .core import *
@@ -14,7 +14,7 @@ NO_TOPIC = '(none)'  # the domain of rows without a topic
 
 # %% auto #0
 __all__ = ['NO_TOPIC', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of', 'ShuffleSampler', 'MixtureSampler',
-           'TokenReader', 'collate']
+           'process_rows', 'TokenReader', 'collate', 'TrainData', 'load_training_data', 'to_device']
 
 # %% ../nbs/21_data.ipynb #73aaa600
 def domain_kind(cfg: Config) -> str:
@@ -22,6 +22,7 @@ def domain_kind(cfg: Config) -> str:
     section = dict(doremi=cfg.train.doremi, odm=cfg.train.odm, stratified=cfg.train.mixture, temperature=cfg.train.mixture).get(cfg.train.strategy)
     return section.domain if section is not None else 'source'
 
+# %% ../nbs/21_data.ipynb #fb7ab5cf
 def load_train_data(cfg: Config, data=None):
     "The DatasetDict to train on (`data`: None/'annotated', 'noised', a path or a DatasetDict), its topic vocabulary and a content fingerprint."
     import datasets
@@ -51,7 +52,9 @@ class RowTable:
     def __init__(self, ds, sources: list, topics: list, domains: list, kind: str, split: str = 'train'):
         self.n = ds.num_rows
         self.n_tokens = np.asarray(ds['n_tokens'], dtype=np.int64)
-        src = list(ds['source']); s_ix = {s: i for i, s in enumerate(sources)}
+        self.n_targets = np.maximum(self.n_tokens - 1, 0)  # next-token targets of each row
+        src = list(ds['source'])
+        s_ix = {s: i for i, s in enumerate(sources)}
         self.source_ids = np.array([s_ix.get(s, -1) for s in src], dtype=np.int64)
         t_ix, rows = {t: i for i, t in enumerate(topics)}, list(ds['topics'])
         K = max(3, max((len(t) for t in rows), default=0))
@@ -70,6 +73,12 @@ class RowTable:
         n = np.bincount(self.domain_ids[ok], weights=self.n_tokens[ok], minlength=len(domains))
         return {d: int(x) for d, x in zip(domains, n)}
 
+    def topic_rows(self, topics: list) -> dict:
+        "{topic: number of rows that carry it}, for strategies that need topics."
+        ids = self.topic_ids[self.topic_ids >= 0]
+        return {t: int(x) for t, x in zip(topics, np.bincount(ids, minlength=len(topics)))}
+
+# %% ../nbs/21_data.ipynb #e8bfd8fe
 def domains_of(ds, kind: str) -> list:
     "Sorted domain names of a split: its sources, or first topics (plus `(none)` when some row has no topic)."
     if kind == 'source': return sorted(set(ds['source']))
@@ -89,6 +98,7 @@ class ShuffleSampler:
         k = np.arange(pos, pos + count)
         return np.concatenate([self.perm(e)[k[k // self.n == e] % self.n] for e in np.unique(k // self.n)])
 
+# %% ../nbs/21_data.ipynb #b86d156a
 class MixtureSampler:
     "Each sample: a domain drawn from `probs` ({domain: p}), then a uniform row of that domain; RNG seeded by (seed, pos)."
     def __init__(self, domain_ids: np.ndarray, domains: list, seed: int):
@@ -105,6 +115,17 @@ class MixtureSampler:
         u = rng.random(count)
         return np.array([self.rows[d][int(x * len(self.rows[d]))] for d, x in zip(dom, u)], dtype=np.int64)
 
+# %% ../nbs/21_data.ipynb #5a1ce001
+def process_rows(rows: np.ndarray,  # the global batch: row ids, `global_batch` of them
+                 micro_batch: int,  # rows per forward pass
+                 world_size: int,   # processes
+                 rank: int,         # this process
+                ) -> list:
+    "This process's micro-batches (row-id arrays) of a global batch."
+    per_step = micro_batch * world_size
+    if len(rows) % per_step: raise ConfigError(f"a global batch of {len(rows)} rows does not split into micro-batches of {micro_batch} on {world_size} process(es)")
+    return [rows[(m*world_size + rank)*micro_batch:(m*world_size + rank + 1)*micro_batch] for m in range(len(rows) // per_step)]
+
 # %% ../nbs/21_data.ipynb #7064b8e0
 class TokenReader:
     "Fetch the `input_ids` of some rows straight from Arrow: `reader(rows) -> (flat int64 array, lengths)`."
@@ -117,14 +138,77 @@ class TokenReader:
         c = c.combine_chunks()
         return c.flatten().to_numpy().astype(np.int64, copy=False), c.value_lengths().to_numpy().astype(np.int64)
 
+# %% ../nbs/21_data.ipynb #984f3d4c
 def collate(ids, rows: np.ndarray, table: RowTable, pad_id: int, pad_to: int | None = None) -> dict:
     "Pad windows (`(flat, lengths)` from `TokenReader`, or lists) to the batch max or `pad_to`; labels -100 on padding; plus the row fields strategies need."
     flat, lens = ids if isinstance(ids, tuple) else (np.fromiter((t for r in ids for t in r), np.int64), np.array([len(r) for r in ids]))
     T = pad_to or int(lens.max())
     real = np.arange(T)[None, :] < lens[:, None]
-    x = np.full((len(lens), T), pad_id, dtype=np.int64); x[real] = flat   # rows are contiguous in `flat`, in order
-    x = torch.from_numpy(x); real = torch.from_numpy(real)
+    x = np.full((len(lens), T), pad_id, dtype=np.int64)
+    x[real] = flat   # rows are contiguous in `flat`, in order
+    x = torch.from_numpy(x)
+    real = torch.from_numpy(real)
     n_tok = torch.from_numpy(table.n_tokens[rows])
     return dict(input_ids=x, labels=x.masked_fill(~real, -100), n_tokens=n_tok, n_targets=(n_tok - 1).clamp(min=0),
                 topic_ids=torch.from_numpy(table.topic_ids[rows]), domain_ids=torch.from_numpy(table.domain_ids[rows]),
                 source_ids=torch.from_numpy(table.source_ids[rows]), rows=torch.from_numpy(np.asarray(rows)))
+
+# %% ../nbs/21_data.ipynb #82b08442
+@dataclasses.dataclass
+class TrainData:
+    "What the loop reads from the annotated data (see `load_training_data`)."
+    train: RowTable
+    val: RowTable
+    train_ids: TokenReader
+    val_ids: TokenReader
+    tokenizer: object
+    pad_id: int
+    seq_len: int
+    sources: list
+    topics: list
+    domains: list
+    fingerprint: str
+    shuffle: ShuffleSampler
+    mixture: MixtureSampler
+
+    def draw(self, position: int, count: int, probs) -> np.ndarray:
+        "Rows of the global batch that starts at sample `position` (from the strategy's mixture when it has one)."
+        return self.mixture.take(position, count, probs) if probs is not None else self.shuffle.take(position, count)
+
+    def collate(self, rows, split: str = 'train', pad_to=None, fill: int = 0) -> dict:
+        "A padded batch of `rows`; `fill` adds empty rows (no targets, ids -1) up to that size, to keep shapes fixed."
+        table, reader = (self.train, self.train_ids) if split == 'train' else (self.val, self.val_ids)
+        b = collate(reader(rows), rows, table, self.pad_id, pad_to)
+        extra = fill - len(rows)
+        if extra <= 0: return b
+        pad = dict(input_ids=self.pad_id, labels=-100, n_tokens=0, n_targets=0, topic_ids=-1, domain_ids=-1, source_ids=-1, rows=-1)
+        return {k: torch.cat([v, torch.full((extra, *v.shape[1:]), pad[k], dtype=v.dtype)]) for k, v in b.items()}
+
+# %% ../nbs/21_data.ipynb #a309bd27
+def load_training_data(cfg: Config, data=None) -> TrainData:
+    "Read the annotated data (`data`: None/'annotated', 'noised', a path or a DatasetDict) and the run's tokenizer."
+    from transformers import AutoTokenizer
+    dd, topics, fingerprint = load_train_data(cfg, data)
+    tok_dir = RunDir(cfg.run_dir).tokenizer
+    if not (tok_dir/'tokenizer_config.json').exists() and not (tok_dir/'tokenizer.json').exists():
+        raise StageError(f"no tokenizer at {tok_dir}: run `toremi tokenizer` first")
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if pad_id is None: raise DataError(f"{tok_dir}: the tokenizer has neither pad_token nor eos_token (contract 2 needs both)")
+    kind = domain_kind(cfg)
+    sources = sorted(set(dd['train']['source']) | set(dd['validation']['source']))
+    domains = domains_of(dd['train'], kind)
+    train_tab = RowTable(dd['train'], sources, topics, domains, kind, 'train')
+    val_tab = RowTable(dd['validation'], sources, topics, domains, kind, 'validation')
+    seq_len = max(cfg.sample.seq_len, 2)
+    longest = int(max(train_tab.n_tokens.max(), val_tab.n_tokens.max()))
+    if longest > seq_len: raise DataError(f"a window has {longest} tokens but sample.seq_len is {seq_len}: set sample.seq_len to the one the data was sampled with")
+    return TrainData(train_tab, val_tab, TokenReader(dd['train']), TokenReader(dd['validation']), tokenizer, pad_id, seq_len,
+                     sources, topics, domains, fingerprint, ShuffleSampler(train_tab.n, cfg.seed),
+                     MixtureSampler(train_tab.domain_ids, domains, cfg.seed))
+
+# %% ../nbs/21_data.ipynb #84f29f0c
+def to_device(batch: dict, device) -> dict:
+    "The batch's tensors on `device`: from pinned memory without blocking on a GPU, plainly elsewhere."
+    if torch.device(device).type != 'cuda': return {k: v.to(device) for k, v in batch.items()}
+    return {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}

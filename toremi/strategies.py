@@ -7,15 +7,17 @@ from __future__ import annotations
 import json, math, threading
 from pathlib import Path
 import numpy as np, torch
-from .core import ConfigError, StageError
+from .core import ConfigError, DataError, StageError
 from .config import Config
+from .model import TokenLoss
 
 # %% auto #0
 __all__ = ['LOSS_KINDS', 'DOREMI_PHASES', 'STRATEGIES', 'LocalComm', 'ThreadGroup', 'toremi_update', 'accumulate_by_index',
            'topic_sample_weights', 'renormalize', 'normalize_losses', 'loss_kind', 'loss_weights', 'loss_temperature',
            'doremi_update', 'doremi_sample_weights', 'load_domain_weights', 'odm_epsilon', 'exp3_probs', 'Strategy',
-           'UniformStrategy', 'ToremiStrategy', 'LossStrategy', 'DoremiStrategy', 'OdmStrategy', 'mixture_probs',
-           'StratifiedStrategy', 'TemperatureStrategy', 'ToremiLossStrategy', 'make_strategy']
+           'UniformStrategy', 'ToremiStrategy', 'LossStrategy', 'doremi_weights_path', 'load_reference',
+           'DoremiStrategy', 'OdmStrategy', 'mixture_probs', 'StratifiedStrategy', 'TemperatureStrategy',
+           'ToremiLossStrategy', 'make_strategy']
 
 # %% ../nbs/20_strategies.ipynb #d2544bfa
 class LocalComm:
@@ -24,6 +26,7 @@ class LocalComm:
     def all_reduce_sum(self, t): return t
     def all_gather(self, t): return t
 
+# %% ../nbs/20_strategies.ipynb #bd3f46c2
 class ThreadGroup:
     "A fake process group of `world` threads: `group.comm(rank)` gives each thread its communicator."
     def __init__(self, world: int, timeout: float = 30.0):
@@ -32,7 +35,9 @@ class ThreadGroup:
     def exchange(self, rank, t):
         "Deposit `t`, wait for every rank, return all ranks' tensors in rank order."
         self.slots[rank] = t.detach().clone()
-        self.barrier.wait(); out = list(self.slots); self.barrier.wait()
+        self.barrier.wait()
+        out = list(self.slots)
+        self.barrier.wait()
         return out
     def comm(self, rank): return _ThreadComm(self, rank)
     def run(self, fn):
@@ -48,10 +53,12 @@ class ThreadGroup:
         if real or errs: raise (real or errs)[0]
         return res
 
+# %% ../nbs/20_strategies.ipynb #7fe8f33b
 class _ThreadComm:
     def __init__(self, group, rank): self.group, self.rank, self.world_size = group, rank, group.world
     def all_reduce_sum(self, t):
-        out = self.group.exchange(self.rank, t); s = out[0].clone()
+        out = self.group.exchange(self.rank, t)
+        s = out[0].clone()
         for o in out[1:]: s = s + o
         return s.to(t.device)
     def all_gather(self, t): return torch.cat(self.group.exchange(self.rank, t)).to(t.device)
@@ -59,6 +66,7 @@ class _ThreadComm:
 # %% ../nbs/20_strategies.ipynb #4cb51336
 def _as64(x): return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x).to(torch.float64)
 
+# %% ../nbs/20_strategies.ipynb #a392a243
 def toremi_update(weights,     # (T,) current topic weights W
                   topic_loss,  # (T,) mean loss of each topic over the window (any value where unseen)
                   seen,        # (T,) bool: topic had at least one sample in the window
@@ -67,7 +75,8 @@ def toremi_update(weights,     # (T,) current topic weights W
                  ):
     "One ToReMi weight update (SPEC.md §3); pure, numpy or torch in, same kind out, no device sync."
     is_np = not torch.is_tensor(weights)
-    W = _as64(weights); dev = W.device
+    W = _as64(weights)
+    dev = W.device
     L, s = _as64(topic_loss).to(dev), torch.as_tensor(seen, device=dev).bool()
     Lbar = (L*s).sum() / s.sum().clamp(min=1)
     d = torch.where(s, L - Lbar, torch.zeros_like(L))
@@ -91,21 +100,27 @@ def accumulate_by_index(sums,    # (K,) running sums, updated in place
                         weights=None,  # (B,) what each sample adds to `counts` (default 1)
                        ):
     "Add every sample's value to the sums of each of its (non-negative) ids, on device, without a sync."
-    ids = ids.view(ids.shape[0], -1); m = (ids >= 0).to(sums.dtype)
+    ids = ids.view(ids.shape[0], -1)
+    m = ids >= 0
     idx = ids.clamp(min=0).reshape(-1)
-    v = values.to(sums.dtype)[:, None]*m
-    c = (weights.to(sums.dtype)[:, None] if weights is not None else 1.)*m
-    sums.scatter_add_(0, idx, v.reshape(-1)); counts.scatter_add_(0, idx, c.reshape(-1))
+    zero = torch.zeros((), dtype=sums.dtype, device=sums.device)
+    v = torch.where(m, values.to(sums.dtype)[:, None], zero)    # where, not a product: a NaN with id -1 adds nothing
+    c = torch.where(m, weights.to(sums.dtype)[:, None] if weights is not None else torch.ones((), dtype=sums.dtype, device=sums.device), zero)
+    sums.scatter_add_(0, idx, v.reshape(-1))
+    counts.scatter_add_(0, idx, c.reshape(-1))
     return sums, counts
 
+# %% ../nbs/20_strategies.ipynb #0dec3d01
 def topic_sample_weights(W,            # (T,) topic weights
                          topic_ids,    # (B, M) long, -1 = no topic
                          no_topic_weight: float = 1.0):
     "Weight of each sample: the mean of its topics' weights, `no_topic_weight` when it has none."
-    m = (topic_ids >= 0).to(W.dtype); n = m.sum(1)
+    m = (topic_ids >= 0).to(W.dtype)
+    n = m.sum(1)
     s = (W[topic_ids.clamp(min=0)]*m).sum(1)
     return torch.where(n > 0, s/n.clamp(min=1), torch.full_like(s, no_topic_weight))
 
+# %% ../nbs/20_strategies.ipynb #8dc7010a
 def renormalize(w, comm=None):
     "Rescale `w` so its mean over the global batch (every rank's `w`) is 1."
     s = torch.stack([w.sum(), torch.tensor(float(w.numel()), dtype=w.dtype, device=w.device)])
@@ -120,6 +135,7 @@ def normalize_losses(losses, delta: float = 1.0):
     lmin, lmax = losses.min(), losses.max()
     return delta*(2*losses - lmax - lmin)/(lmax - lmin).clamp(min=1e-6)
 
+# %% ../nbs/20_strategies.ipynb #bc6daa2b
 def loss_kind(h, kind: str = 'linupper', delta: float = 1.0):
     "The seed's strategies: linupper min(h+δ, δ), quadratic 1-h²/δ², extremes |h|."
     if kind == 'linupper': return torch.minimum(h + delta, torch.full_like(h, delta))
@@ -127,12 +143,14 @@ def loss_kind(h, kind: str = 'linupper', delta: float = 1.0):
     if kind == 'extremes': return h.abs()
     raise ConfigError(f"train.loss.kind: unknown kind {kind!r}; choose one of {', '.join(LOSS_KINDS)}")
 
+# %% ../nbs/20_strategies.ipynb #a16006b1
 def loss_weights(losses,             # (N,) per-sample losses of the GLOBAL batch
                  kind: str = 'linupper', delta: float = 1.0, r: float = 1.0):
     "Sample weights N·softmax((f - max f)/r) with f = kind(normalised losses); mean 1."
     f = loss_kind(normalize_losses(losses.to(torch.float64), delta), kind, delta)
     return losses.numel()*torch.softmax((f - f.max())/r, 0)
 
+# %% ../nbs/20_strategies.ipynb #62a6c2b9
 def loss_temperature(step: int, lc, max_steps: int) -> float:
     "Temperature r at `step`: constant, or linear from `r_start` (end of warm-up) to `r` (`max_steps`)."
     if lc.r_schedule == 'constant': return float(lc.r)
@@ -149,16 +167,19 @@ def doremi_update(alpha,       # (k,) current domain weights (sum 1)
     a = torch.softmax(torch.log(alpha) + eta*lam, 0)
     return (1 - smoothing)*a + smoothing/alpha.numel()
 
+# %% ../nbs/20_strategies.ipynb #5187b380
 def doremi_sample_weights(alpha, domain_ids, domain_tokens):
     "w_i = alpha[d_i]·N/N[d_i] so that Σ w_i ℓ_i n_i / N = Σ_d alpha_d L_d (domain_tokens: (k,) over the global batch)."
     return alpha[domain_ids]*domain_tokens.sum()/domain_tokens[domain_ids].clamp(min=1)
 
+# %% ../nbs/20_strategies.ipynb #f74a2970
 def load_domain_weights(path, domains: list) -> dict:
     "Read averaged domain weights {domain: w} (JSON), checking names, signs and sum."
     if not path: raise ConfigError("train.doremi.weights is empty: the 'final' DoReMi phase needs the averaged weights "
-                                   "of a proxy run (JSON {domain: weight}); run doremi_phase=proxy first")
+                                   "of a proxy run (JSON {domain: weight}): run `toremi doremi-weights` first")
     p = Path(path)
-    if not p.exists(): raise ConfigError(f"train.doremi.weights: {p} does not exist; run doremi_phase=proxy first or fix the path")
+    if not p.exists(): raise ConfigError(f"no DoReMi weights at {p}: run `toremi doremi-weights` with the same --run-dir and --seed first, "
+                                         "or pass --train.doremi.weights FILE")
     try: d = json.loads(p.read_text(encoding='utf-8'))
     except json.JSONDecodeError as e: raise ConfigError(f"{p}: not valid JSON (line {e.lineno}): {e.msg}") from None
     if not isinstance(d, dict): raise ConfigError(f"{p}: expected a JSON object {{domain: weight}}, got {type(d).__name__}")
@@ -178,6 +199,7 @@ def odm_epsilon(t: int, k: int, gamma: float = 0.0) -> float:
     if t <= 0: return 1.0/k
     return min(1.0/k, math.sqrt(math.log(k)/(k*t)))
 
+# %% ../nbs/20_strategies.ipynb #13cf68d8
 def exp3_probs(rewards, eps: float, eps_prev: float):
     "EXP3 mixture (1 - kε)·softmax(ε_prev·R) + ε."
     return (1 - rewards.numel()*eps)*torch.softmax(eps_prev*rewards, 0) + eps
@@ -185,8 +207,9 @@ def exp3_probs(rewards, eps: float, eps_prev: float):
 # %% ../nbs/20_strategies.ipynb #8bb18f98
 class Strategy:
     "Base class: uniform weights, no statistics; see the table above for when the loop calls each method."
-    name, needs_reference = 'base', False
-    _state = ('_logged',)
+    name = 'base'
+    _state = ('_logged',)   # attributes an exact resume needs
+    _window = ()            # of those, per-process sums that are all-reduced only when used
     def __init__(self, cfg: Config, topics: list, domains: list, device='cpu'):
         self.cfg, self.topics, self.domains = cfg, list(topics), list(domains)
         self.device = torch.device(device)
@@ -201,19 +224,27 @@ class Strategy:
         "The record of the initial weights, on the first call only (so trajectories start there)."
         return None if self._logged else self._record(0, self.log_weights(), getattr(self, 'stage', 1))
     def log_weights(self) -> dict: return {t: 1.0 for t in self.topics}
+    def prepare(self, batch): return batch
     def sample_weights(self, losses, batch, step, comm): return torch.ones_like(losses)
     def observe(self, losses, batch, step, comm): pass
     def on_optimizer_step(self, step, comm): return self._first()
     def on_evaluation(self, step, val_loss): pass
     def sampling_probs(self): return None
     def set_domain_tokens(self, tokens: dict): self.domain_tokens = dict(tokens)
+    def set_topic_rows(self, rows: dict): self.topic_rows = dict(rows)
+    def signature(self) -> dict: return {}
     def state_dict(self) -> dict:
         d = {'name': self.name, 'topics': self.topics, 'domains': self.domains}
         for k in self._state:
             v = getattr(self, k)
             d[k] = v.detach().cpu().clone() if torch.is_tensor(v) else v
         return d
-    def load_state_dict(self, d: dict):
+    def gather_state(self, comm) -> dict:
+        "`state_dict` with the window sums added over every process (a collective: every rank calls it)."
+        d = self.state_dict()
+        for k in self._window: d[k] = comm.all_reduce_sum(getattr(self, k)).detach().cpu().clone()
+        return d
+    def load_state_dict(self, d: dict, rank: int = 0):
         if d.get('name') != self.name:
             raise StageError(f"strategy state was saved by strategy {d.get('name')!r}, this run uses {self.name!r}: "
                              "resume with the same train.strategy or start a fresh run")
@@ -224,9 +255,12 @@ class Strategy:
         missing = [k for k in self._state if k not in d]
         if missing: raise StageError(f"strategy state of {self.name!r} lacks {missing}: the checkpoint is incomplete or from another version")
         for k in self._state:
-            v = d[k]; cur = getattr(self, k)
-            setattr(self, k, v.to(device=self.device, dtype=cur.dtype if torch.is_tensor(cur) else v.dtype).clone() if torch.is_tensor(v) else v)
+            v, cur = d[k], getattr(self, k)
+            if torch.is_tensor(v): v = v.to(device=self.device, dtype=cur.dtype if torch.is_tensor(cur) else v.dtype).clone()
+            if k in self._window and rank != 0: v = torch.zeros_like(v)   # rank 0 carries the window's sums
+            setattr(self, k, v)
 
+# %% ../nbs/20_strategies.ipynb #8988e0be
 class UniformStrategy(Strategy):
     "w_i = 1."
     name = 'uniform'
@@ -236,6 +270,7 @@ class ToremiStrategy(Strategy):
     "ToReMi's two-stage topic reweighting."
     name = 'toremi'
     _state = ('_logged', 'W', 'loss_sum', 'count', 'ema_loss', 'ema_seen', 'stage', 'switch_step', 'prev_val')
+    _window = ('loss_sum', 'count')
     def __init__(self, cfg, topics, domains, device='cpu'):
         super().__init__(cfg, topics, domains, device)
         tc = self.tc = cfg.train.toremi
@@ -244,11 +279,19 @@ class ToremiStrategy(Strategy):
         if tc.update_every < 1: raise ConfigError(f"train.toremi.update_every must be >= 1, got {tc.update_every}")
         if not 0 < tc.w_min <= 1 <= tc.w_max: raise ConfigError(f"train.toremi: need 0 < w_min <= 1 <= w_max, got w_min={tc.w_min}, w_max={tc.w_max}")
         if not 0 <= tc.ema < 1: raise ConfigError(f"train.toremi.ema must be in [0, 1), got {tc.ema}")
+        if not self.topics: raise DataError(f"train.strategy={cfg.train.strategy}: the data has no topic vocabulary (topics.json is empty): "
+                                            "run `toremi annotate` with a labeler that works, or train another strategy (--strategy uniform)")
         T = len(self.topics)
         self.W = torch.ones(T, dtype=self.dtype, device=self.device)
         self.loss_sum, self.count, self.ema_loss = self._zeros(T), self._zeros(T), self._zeros(T)
         self.ema_seen = torch.zeros(T, dtype=torch.bool, device=self.device)
         self.stage, self.switch_step, self.prev_val = 1, None, None
+    def set_topic_rows(self, rows: dict):
+        super().set_topic_rows(rows)
+        if not sum(rows.values()):
+            raise DataError(f"train.strategy={self.cfg.train.strategy}: no row of the train split has a topic (did the labeler fail "
+                            "everywhere?), so every topic weight would stay 1: run `toremi annotate --force` with a labeler that works, "
+                            "set label.fallback (a topic for unlabelled rows), or train another strategy (--strategy uniform)")
     def log_weights(self): return self._named(self.topics, self.W)
     def topic_weights(self, batch):
         "Sample weights from the current topic weights (before any renormalisation)."
@@ -270,9 +313,11 @@ class ToremiStrategy(Strategy):
         L = torch.where(seen, s/c.clamp(min=1), torch.zeros_like(s))
         if tc.ema > 0:
             L = torch.where(seen & self.ema_seen, tc.ema*self.ema_loss + (1 - tc.ema)*L, L)
-            self.ema_loss = torch.where(seen, L, self.ema_loss); self.ema_seen = self.ema_seen | seen
+            self.ema_loss = torch.where(seen, L, self.ema_loss)
+            self.ema_seen = self.ema_seen | seen
         self.W = toremi_update(self.W, L, seen, self.stage, tc).to(self.dtype)
-        self.loss_sum.zero_(); self.count.zero_()
+        self.loss_sum.zero_()
+        self.count.zero_()
         extra = {} if self.switch_step is None else {'switch_step': self.switch_step}
         return self._record(step, self.log_weights(), self.stage, **extra)
     def on_evaluation(self, step, val_loss):
@@ -287,10 +332,12 @@ class LossStrategy(Strategy):
     "Sample-level loss reweighting over the global micro-batch."
     name = 'loss'
     _state = ('_logged', 'wsum', 'wcount')
+    _window = ('wsum', 'wcount')
     def __init__(self, cfg, topics, domains, device='cpu'):
         super().__init__(cfg, topics, domains, device)
         self.lc = cfg.train.loss
-        loss_kind(torch.zeros(1), self.lc.kind); loss_temperature(0, self.lc, cfg.train.max_steps)   # validate early
+        loss_kind(torch.zeros(1), self.lc.kind)
+        loss_temperature(0, self.lc, cfg.train.max_steps)   # validate early
         if self.lc.r <= 0 or self.lc.r_start <= 0: raise ConfigError(f"train.loss: r and r_start must be > 0, got r={self.lc.r}, r_start={self.lc.r_start}")
         self.wsum, self.wcount = self._zeros(len(self.domains)), self._zeros(len(self.domains))
         self.every = max(cfg.train.log_every, 1)
@@ -302,26 +349,51 @@ class LossStrategy(Strategy):
         else:
             g = comm.all_gather(losses.detach())
             w = loss_weights(g, self.lc.kind, self.lc.delta, loss_temperature(step, self.lc, self.cfg.train.max_steps))
-            B = losses.shape[0]; w = w[comm.rank*B:(comm.rank + 1)*B]
-        if 'domain_ids' in batch and self.domains: accumulate_by_index(self.wsum, self.wcount, w, batch['domain_ids'])
+            B = losses.shape[0]
+            w = w[comm.rank*B:(comm.rank + 1)*B]
         return w.to(losses.dtype)
+    def observe(self, losses, batch, step, comm):
+        if self.domains: accumulate_by_index(self.wsum, self.wcount, batch['weight'], batch['domain_ids'])
     def on_optimizer_step(self, step, comm):
         if step <= 0 or step % self.every: return self._first()
         first = self._first()
         if first: return first
-        st = comm.all_reduce_sum(torch.cat([self.wsum, self.wcount])); k = len(self.domains)
+        st = comm.all_reduce_sum(torch.cat([self.wsum, self.wcount]))
+        k = len(self.domains)
         self.wsum, self.wcount = st[:k].clone(), st[k:].clone()
         rec = self._record(step, self.log_weights(), r=loss_temperature(step, self.lc, self.cfg.train.max_steps))
-        self.wsum.zero_(); self.wcount.zero_()
+        self.wsum.zero_()
+        self.wcount.zero_()
         return rec
 
 # %% ../nbs/20_strategies.ipynb #1736db30
 DOREMI_PHASES = ('reference', 'proxy', 'final')
 
+def doremi_weights_path(cfg: Config) -> Path:
+    "Where `toremi doremi-weights` writes the averaged weights of a run dir, domain kind and seed (unless `train.doremi.weights` says)."
+    if cfg.train.doremi.weights: return Path(cfg.train.doremi.weights)
+    return Path(cfg.run_dir)/'train'/f'doremi-weights-{cfg.train.doremi.domain}-s{cfg.seed}.json'
+
+# %% ../nbs/20_strategies.ipynb #ff3e4cf7
+def load_reference(path, device, compile: bool = False):
+    "The frozen DoReMi reference model (a `final/` folder or a run folder) as a `TokenLoss`."
+    from transformers import AutoModelForCausalLM
+    if not path: raise ConfigError("train.doremi.reference is empty: the DoReMi proxy needs the reference model (run `toremi doremi-weights`, "
+                                   "or pass --train.doremi.reference with a run's final/ folder)")
+    p = Path(path)
+    if (p/'final'/'config.json').exists(): p = p/'final'
+    if not (p/'config.json').exists(): raise StageError(f"train.doremi.reference = {p}: no Hugging Face model there (config.json missing); train the reference run first")
+    model = AutoModelForCausalLM.from_pretrained(p).to(device).eval()
+    for q in model.parameters(): q.requires_grad_(False)
+    loss = TokenLoss(model)
+    return torch.compile(loss) if compile else loss
+
+# %% ../nbs/20_strategies.ipynb #881c66ab
 class DoremiStrategy(Strategy):
     "DoReMi: uniform reference run, Group-DRO proxy run on excess losses, final run on the averaged weights."
     name = 'doremi'
     _state = ('_logged', 'alpha', 'alpha_sum', 'n_updates', 'ex_sum', 'tok_sum')
+    _window = ('ex_sum', 'tok_sum')
     def __init__(self, cfg, topics, domains, device='cpu'):
         super().__init__(cfg, topics, domains, device)
         self.dc, self.phase = cfg.train.doremi, cfg.train.doremi_phase
@@ -329,14 +401,19 @@ class DoremiStrategy(Strategy):
         if not self.domains: raise ConfigError("doremi needs at least one domain (train.doremi.domain = 'source' or 'topic')")
         if not 0 <= self.dc.smoothing <= 1: raise ConfigError(f"train.doremi.smoothing must be in [0, 1], got {self.dc.smoothing}")
         k = len(self.domains)
-        self.needs_reference = self.phase == 'proxy'
         self.alpha = torch.full((k,), 1/k, dtype=self.dtype, device=self.device)
         self.alpha_sum, self.n_updates = self._zeros(k), 0
         self.ex_sum, self.tok_sum = self._zeros(k), self._zeros(k)
-        self.final = load_domain_weights(self.dc.weights, self.domains) if self.phase == 'final' else None
+        self.final = load_domain_weights(doremi_weights_path(cfg), self.domains) if self.phase == 'final' else None
+        self.reference = load_reference(self.dc.reference, self.device, cfg.train.compile) if self.phase == 'proxy' else None
         self.every = max(cfg.train.log_every, 1)
     def log_weights(self): return self.final if self.final is not None else self._named(self.domains, self.alpha)
     def sampling_probs(self): return dict(self.final) if self.final is not None else {d: 1/len(self.domains) for d in self.domains}
+    def signature(self): return {'doremi.final_weights': self.final} if self.final is not None else {}
+    def prepare(self, batch):
+        if self.reference is not None:
+            with torch.no_grad(): batch['ref_token_loss'] = self.reference(batch['input_ids'], batch['labels'])
+        return batch
     def average_weights(self) -> dict:
         "The running average ᾱ of α over the proxy's steps (α itself before the first step)."
         return self._named(self.domains, self.alpha_sum/self.n_updates if self.n_updates else self.alpha)
@@ -347,8 +424,8 @@ class DoremiStrategy(Strategy):
         return doremi_sample_weights(self.alpha, d, tok).to(losses.dtype)
     def observe(self, losses, batch, step, comm):
         if self.phase != 'proxy': return
-        if 'excess' not in batch: raise StageError("doremi proxy phase: batch['excess'] is missing; the loop must add it from the reference model")
-        accumulate_by_index(self.ex_sum, self.tok_sum, batch['excess'], batch['domain_ids'], batch['n_targets'])
+        excess = (batch['token_loss'] - batch['ref_token_loss']).clamp(min=0).sum(1)   # Σ_t max(ℓ_proxy - ℓ_ref, 0)
+        accumulate_by_index(self.ex_sum, self.tok_sum, excess, batch['domain_ids'], batch['n_targets'])
     def on_optimizer_step(self, step, comm):
         first = self._first()   # the initial α, before the first update
         if self.phase != 'proxy' or step <= 0: return first
@@ -356,8 +433,10 @@ class DoremiStrategy(Strategy):
         st = comm.all_reduce_sum(torch.cat([self.ex_sum, self.tok_sum]))
         lam = torch.where(st[k:] > 0, st[:k]/st[k:].clamp(min=1e-12), torch.zeros_like(st[:k]))
         self.alpha = doremi_update(self.alpha, lam, self.dc.eta, self.dc.smoothing)
-        self.alpha_sum = self.alpha_sum + self.alpha; self.n_updates += 1
-        self.ex_sum.zero_(); self.tok_sum.zero_()
+        self.alpha_sum = self.alpha_sum + self.alpha
+        self.n_updates += 1
+        self.ex_sum.zero_()
+        self.tok_sum.zero_()
         if first is not None or step % self.every: return first
         return self._record(step, self.log_weights(), average=self.average_weights(), phase=self.phase)
 
@@ -366,9 +445,11 @@ class OdmStrategy(Strategy):
     "Online data mixing: EXP3 over domains with the mean domain loss as reward."
     name, reward_smoothing = 'odm', 0.9
     _state = ('_logged', 'rewards', 'probs', 't', 'loss_sum', 'count')
+    _window = ('loss_sum', 'count')
     def __init__(self, cfg, topics, domains, device='cpu'):
         super().__init__(cfg, topics, domains, device)
-        self.oc = cfg.train.odm; k = len(self.domains)
+        self.oc = cfg.train.odm
+        k = len(self.domains)
         if not k: raise ConfigError("odm needs at least one domain (train.odm.domain = 'source' or 'topic')")
         if self.oc.gamma > 1: raise ConfigError(f"train.odm.gamma must be <= 1 (the share of exploration), got {self.oc.gamma}")
         self.rewards, self.loss_sum, self.count = self._zeros(k), self._zeros(k), self._zeros(k)
@@ -389,7 +470,8 @@ class OdmStrategy(Strategy):
         self.t += 1
         eps, eps_prev = odm_epsilon(self.t + 1, k, self.oc.gamma), odm_epsilon(self.t, k, self.oc.gamma)
         self.probs = exp3_probs(self.rewards, eps, eps_prev)
-        self.loss_sum.zero_(); self.count.zero_()
+        self.loss_sum.zero_()
+        self.count.zero_()
         if first is not None or step % self.every: return first
         return self._record(step, self.log_weights())
 
@@ -421,6 +503,7 @@ class StratifiedStrategy(Strategy):
         return dict(self.probs)
     def log_weights(self): return self.sampling_probs()
 
+# %% ../nbs/20_strategies.ipynb #8a0d4b9a
 class TemperatureStrategy(StratifiedStrategy):
     "Temperature sampling: p_d ∝ n_d^(1/τ) with τ = `train.mixture.tau`."
     name = 'temperature'
@@ -439,17 +522,21 @@ class ToremiLossStrategy(Strategy):
         w = self.topic.topic_weights(batch).to(losses.dtype)*self.loss.sample_weights(losses, batch, step, comm)
         return renormalize(w, comm) if self.topic.tc.renormalize else w
     def observe(self, losses, batch, step, comm):
-        self.topic.observe(losses, batch, step, comm); self.loss.observe(losses, batch, step, comm)
+        self.topic.observe(losses, batch, step, comm)
+        self.loss.observe(losses, batch, step, comm)
     def on_optimizer_step(self, step, comm):
         self.loss.on_optimizer_step(step, comm)   # keeps the loss part's log window in step
         return self.topic.on_optimizer_step(step, comm)
     def on_evaluation(self, step, val_loss): self.topic.on_evaluation(step, val_loss)
+    def set_topic_rows(self, rows): self.topic.set_topic_rows(rows)
     def state_dict(self): return {'name': self.name, 'toremi': self.topic.state_dict(), 'loss': self.loss.state_dict()}
-    def load_state_dict(self, d):
+    def gather_state(self, comm): return {'name': self.name, 'toremi': self.topic.gather_state(comm), 'loss': self.loss.gather_state(comm)}
+    def load_state_dict(self, d, rank: int = 0):
         if d.get('name') != self.name:
             raise StageError(f"strategy state was saved by strategy {d.get('name')!r}, this run uses {self.name!r}: "
                              "resume with the same train.strategy or start a fresh run")
-        self.topic.load_state_dict(d['toremi']); self.loss.load_state_dict(d['loss'])
+        self.topic.load_state_dict(d['toremi'], rank)
+        self.loss.load_state_dict(d['loss'], rank)
 
 # %% ../nbs/20_strategies.ipynb #89e4d134
 STRATEGIES = {c.name: c for c in (UniformStrategy, ToremiStrategy, LossStrategy, DoremiStrategy, OdmStrategy, ToremiLossStrategy,

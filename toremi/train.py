@@ -4,156 +4,132 @@
 
 # %% ../nbs/21_train.ipynb #aafaf751
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, shutil, signal, sys, threading, time
+import contextlib, copy, dataclasses, json, math, os, shutil, signal, sys, threading, time
 from pathlib import Path
 from typing import Callable
-import numpy as np, torch, torch.nn.functional as F
+import numpy as np, torch
 from .core import *
 from .config import *
 from .data import *
+from .model import *
+from .checkpoint import *
+from .strategies import make_strategy, LocalComm
 
 # %% auto #0
-__all__ = ['EXIT_INTERRUPTED', 'TrainingError', 'TrainingInterrupted', 'CheckpointMismatch', 'sample_losses', 'token_ce',
-           'weighted_objective', 'AccelerateComm', 'build_model', 'lr_factor', 'run_signature', 'latest_checkpoint',
-           'check_signature', 'StopFlag', 'MixtureMeter', 'evaluate_loss', 'eval_record', 'train', 'doremi_weights',
-           'main']
+__all__ = ['EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'TrainingError', 'TrainingInterrupted', 'AccelerateComm', 'check_trackers',
+           'make_accelerator', 'accumulation_steps', 'TrainState', 'LogWindow', 'MixtureMeter', 'backward_pass',
+           'apply_update', 'observed', 'evaluation_rows', 'evaluate_loss', 'eval_record', 'save_checkpoint',
+           'load_checkpoint', 'open_run', 'save_final', 'StopFlag', 'divergence_error', 'Recorder', 'default_run_dir',
+           'train', 'doremi_weights', 'add_train_args', 'train_command', 'make_train_parser', 'main']
 
-# %% ../nbs/21_train.ipynb #497a093b
-class TrainingError(StageError): "Training cannot go on (e.g. the loss stayed NaN/inf); the last good checkpoint is kept."
+# %% ../nbs/21_train.ipynb #a88d5edb
+class TrainingError(StageError): "Training cannot go on (the loss stayed NaN/inf); the message names the checkpoint to resume from."
+
+# %% ../nbs/21_train.ipynb #0847ef9c
 class TrainingInterrupted(StageError): "SIGTERM/SIGINT stopped training after a checkpoint was written; rerun to resume."
-class CheckpointMismatch(StageError): "A checkpoint was written for another model shape, strategy or data set."
 
-EXIT_INTERRUPTED = 75  # exit status of `main()` after SIGTERM/SIGINT (EX_TEMPFAIL: rerun to resume)
-
-# %% ../nbs/21_train.ipynb #30ff2b29
-def sample_losses(logits: torch.Tensor, labels: torch.Tensor):
-    "Per-sample summed CE over non-padding targets, target counts and mean losses: `(sums, n, losses)`, each (B,), float32."
-    B, T, V = logits.shape
-    tgt = F.pad(labels[:, 1:], (0, 1), value=-100)
-    ce = F.cross_entropy(logits.reshape(B*T, V).float(), tgt.reshape(-1), ignore_index=-100, reduction='none').view(B, T)
-    n = (tgt != -100).sum(1)
-    sums = ce.sum(1)
-    return sums, n, sums / n.clamp(min=1)
-
-def token_ce(logits, labels):
-    "Per-token CE (B, T) at target positions (0 elsewhere), float32."
-    B, T, V = logits.shape
-    tgt = F.pad(labels[:, 1:], (0, 1), value=-100)
-    return F.cross_entropy(logits.reshape(B*T, V).float(), tgt.reshape(-1), ignore_index=-100, reduction='none').view(B, T)
-
-def weighted_objective(weights, sums, n_global, world_size: int = 1):
-    "This micro-batch's share of L = Σ w_i ℓ_i n_i / Σ n_i (global), times `world_size` to undo DDP's gradient averaging."
-    return (weights.to(sums.dtype) * sums).sum() * world_size / max(float(n_global), 1.0)
+# %% ../nbs/21_train.ipynb #1f2212e9
+EXIT_INTERRUPTED = 75  # exit status of the command line after SIGTERM/SIGINT (EX_TEMPFAIL: rerun to resume)
 
 # %% ../nbs/21_train.ipynb #af7e0591
 class AccelerateComm:
     "Collectives for strategies: `all_reduce_sum` and `all_gather` (concatenated on dim 0) over the accelerate processes."
     def __init__(self, accelerator):
-        self.acc, self.world_size, self.rank = accelerator, accelerator.num_processes, accelerator.process_index
+        self.world_size, self.rank = accelerator.num_processes, accelerator.process_index
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
         if self.world_size == 1: return t
-        t = t.clone(); torch.distributed.all_reduce(t); return t
+        t = t.clone()
+        torch.distributed.all_reduce(t)
+        return t
     def all_gather(self, t: torch.Tensor) -> torch.Tensor:
         if self.world_size == 1: return t
         out = [torch.empty_like(t) for _ in range(self.world_size)]
-        torch.distributed.all_gather(out, t.contiguous()); return torch.cat(out, 0)
+        torch.distributed.all_gather(out, t.contiguous())
+        return torch.cat(out, 0)
 
-def build_model(cfg: Config, vocab_size: int, n_positions: int, eos_id: int | None = None):
-    "A fresh `GPT2LMHeadModel` shaped by `cfg.train`, seeded with `cfg.seed`, with SDPA attention."
-    from transformers import GPT2Config, GPT2LMHeadModel
+# %% ../nbs/21_train.ipynb #6b08def2
+TRACKER_PACKAGES = {'tensorboard': ('tensorboard', 'tensorboardX'), 'wandb': ('wandb',), 'mlflow': ('mlflow',)}
+
+def check_trackers(trackers: list):
+    "Fail early, naming the package to install, when a tracker of `train.trackers` is not importable."
+    import importlib.util
+    for name in trackers:
+        if not any(importlib.util.find_spec(m) for m in TRACKER_PACKAGES[name]):
+            extra = f"pip install 'toremi[{name}]' (or pip install {name})" if name == 'tensorboard' else f"pip install {name}"
+            raise ConfigError(f"train.trackers lists {name!r} but the {name} package is not installed: {extra}, "
+                              "or record metrics.jsonl only with --train.trackers ''")
+
+# %% ../nbs/21_train.ipynb #3435ad9c
+def make_accelerator(cfg: Config, run: Path):
+    "The `Accelerator` of this run: device from `train.device`, mixed precision, trackers writing under `run`."
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, GradientState
     t = cfg.train
-    if t.n_embd % t.n_head: raise ConfigError(f"train.n_embd ({t.n_embd}) must be divisible by train.n_head ({t.n_head})")
-    conf = GPT2Config(vocab_size=vocab_size, n_positions=n_positions, n_embd=t.n_embd, n_layer=t.n_layer, n_head=t.n_head,
-                      resid_pdrop=t.dropout, embd_pdrop=t.dropout, attn_pdrop=t.dropout, bos_token_id=eos_id, eos_token_id=eos_id,
-                      use_cache=False, attn_implementation='sdpa')  # no pad_token_id: padding is never attended (right-padded, causal)
-    seed_everything(cfg.seed)
-    return GPT2LMHeadModel(conf)
+    gpus = torch.cuda.device_count()
+    if t.device == 'cuda' and not gpus: raise ConfigError("train.device is 'cuda' but no GPU is visible: use --train.device cpu (or auto)")
+    cpu = t.device == 'cpu' or not gpus
+    local_procs = int(os.environ.get('LOCAL_WORLD_SIZE', os.environ.get('WORLD_SIZE', '1')))
+    if not cpu and local_procs > gpus:
+        raise ConfigError(f"{local_procs} processes on this machine but {gpus} GPU(s): start at most {gpus} processes per machine, "
+                          "or train on CPU with --train.device cpu")
+    check_trackers(t.trackers)
+    if not torch.distributed.is_initialized():
+        AcceleratorState._reset_state()
+        GradientState._reset_state()
+    return Accelerator(cpu=cpu, mixed_precision=t.mixed_precision, log_with=list(t.trackers) or None, project_dir=str(run))
 
-def lr_factor(step: int, warmup: int, max_steps: int, schedule: str = 'linear') -> float:
-    "Multiplier of the peak learning rate at optimizer step `step` (0-based): linear warm-up, then linear or cosine decay to 0."
-    if step < warmup: return (step + 1) / warmup
-    frac = min(1.0, (step - warmup) / max(1, max_steps - warmup))
-    if schedule == 'linear': return 1.0 - frac
-    if schedule == 'cosine': return 0.5 * (1 + math.cos(math.pi * frac))
-    raise ConfigError(f"train.lr_schedule must be 'linear' or 'cosine', got {schedule!r}")
+# %% ../nbs/21_train.ipynb #f671d4f8
+def accumulation_steps(global_batch: int, # sequences per optimizer step, all processes
+                       micro_batch: int,  # sequences per process per forward
+                       world_size: int,   # processes
+                      ) -> int:
+    "Micro-batches per process per optimizer step; refuses a split that does not divide."
+    if global_batch <= 0 or micro_batch <= 0: raise ConfigError("train.global_batch and train.micro_batch must be > 0")
+    if global_batch % (micro_batch * world_size):
+        fix = (f"set --train.micro_batch to a divisor of {global_batch // world_size}" if global_batch % world_size == 0
+               else f"run on a number of processes that divides {global_batch}, or change --train.global_batch")
+        raise ConfigError(f"train.global_batch={global_batch} is not a multiple of train.micro_batch x processes = {micro_batch} x {world_size}: {fix}")
+    return global_batch // (micro_batch * world_size)
 
-# %% ../nbs/21_train.ipynb #c4412b01
-def run_signature(cfg: Config, vocab_size: int, n_positions: int, data_fp: str) -> dict:
-    "What a checkpoint must share with the config to be resumed: model shape, strategy and data."
-    t = cfg.train
-    return dict(n_layer=t.n_layer, n_head=t.n_head, n_embd=t.n_embd, vocab_size=vocab_size, n_positions=n_positions,
-                strategy=t.strategy, doremi_phase=t.doremi_phase if t.strategy == 'doremi' else '', data=data_fp)
+# %% ../nbs/21_train.ipynb #dc82ba3d
+@dataclasses.dataclass
+class TrainState:
+    "Where a run stands."
+    step: int = 0       # optimizer steps taken (skipped non-finite steps included)
+    position: int = 0   # samples drawn so far: the next global batch starts here
+    tokens: int = 0     # tokens of the steps taken, all processes
+    bad_steps: int = 0  # steps skipped because the gradient was not finite
 
-def latest_checkpoint(run) -> Path | None:
-    "The complete `checkpoints/step-N` folder with the largest N, or None."
-    d = Path(run)/'checkpoints'
-    if not d.is_dir(): return None
-    done = [p for p in d.glob('step-*') if (p/'trainer_state.json').is_file() and p.name[5:].isdigit()]
-    return max(done, key=lambda p: int(p.name[5:])) if done else None
-
-def check_signature(ckpt, saved: dict, now: dict):
-    "Refuse a checkpoint whose signature differs from the current config, naming every difference."
-    diff = [f"{k}: checkpoint {saved.get(k)!r} vs config {now[k]!r}" for k in now if saved.get(k) != now[k]]
-    if diff: raise CheckpointMismatch(f"{ckpt} does not match this run's config ({'; '.join(diff)}). Resume with the "
-                                      "config it was made with, or start over with resume=False (`--no-resume`), or use another run folder.")
-
-# %% ../nbs/21_train.ipynb #d00f3b4c
-def _save_checkpoint(acc, run: Path, step: int, state: dict, strategy, keep: int = 0):
-    "Write `checkpoints/step-<step>` atomically (every process takes part)."
-    ck = run/'checkpoints'; final = ck/f'step-{step}'; tmp = ck/f'.step-{step}.tmp'
-    if acc.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    acc.wait_for_everyone()
-    acc.save_state(str(tmp))
-    torch.save(strategy.state_dict(), tmp/f'strategy_rank{acc.process_index}.pt')
-    acc.wait_for_everyone()
-    if acc.is_main_process:
-        torch.save(strategy.state_dict(), tmp/'strategy.pt')
-        write_json(state, tmp/'trainer_state.json')
-        if final.exists(): shutil.rmtree(final)
-        os.replace(tmp, final)
-        if keep > 0:
-            old = sorted((p for p in ck.glob('step-*') if p.name[5:].isdigit()), key=lambda p: int(p.name[5:]))[:-keep]
-            for p in old: shutil.rmtree(p, ignore_errors=True)
-    acc.wait_for_everyone()
-    return final
-
-def _save_final(acc, model, tokenizer, run: Path):
-    "`final/`: `save_pretrained` model + tokenizer, for `AutoModelForCausalLM` and lm-eval."
-    if acc.is_main_process:
-        with atomic_dir(run/'final') as tmp:
-            m = acc.unwrap_model(model, keep_torch_compile=False)
-            getattr(m, '_orig_mod', m).save_pretrained(tmp, safe_serialization=True)  # compiled before DDP: unwrap both
-            tokenizer.save_pretrained(tmp)
-    acc.wait_for_everyone()
-
-# %% ../nbs/21_train.ipynb #a6f603ac
-class StopFlag:
-    "While active, SIGTERM/SIGINT only set `.requested` (a second SIGINT interrupts at once); handlers restored on exit."
-    def __init__(self): self.requested, self._old = False, {}
-    def _handle(self, signum, frame):
-        if self.requested and signum == signal.SIGINT: raise KeyboardInterrupt
-        self.requested = True
-        get_logger('toremi.train').warning(f"{signal.Signals(signum).name} received: finishing this step, writing a checkpoint, then stopping")
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGTERM, signal.SIGINT): self._old[s] = signal.signal(s, self._handle)
-        return self
-    def __exit__(self, *exc):
-        for s, h in self._old.items(): signal.signal(s, h)
-
-def _append_jsonl(path: Path, rec: dict):
-    with open(path, 'a', encoding='utf-8') as f: f.write(json.dumps(rec) + '\n')
-
-def _truncate_jsonl(path: Path, step: int):
-    "Drop records after `step` (written by an interrupted run after its last checkpoint)."
-    if not path.exists(): return
-    keep = [l for l in path.read_text(encoding='utf-8').splitlines() if l.strip() and _step_of(l) <= step]
-    with atomic_write(path) as f: f.write(''.join(l + '\n' for l in keep))
-
-def _step_of(line: str) -> float:
-    try: return json.loads(line).get('step', 0)
-    except json.JSONDecodeError: return math.inf  # a torn last line
+# %% ../nbs/21_train.ipynb #c81292f3
+class LogWindow:
+    "Device-side sums since the last sync step: loss, weighted loss and targets of applied steps, skipped steps in all and in a row."
+    def __init__(self, device):
+        self.sums = torch.zeros(4, dtype=torch.float64, device=device)
+        self.in_row = torch.zeros((), dtype=torch.float64, device=device)
+        self.grad_norm = torch.zeros((), device=device)
+    def add(self, loss_sum, weighted_sum, n_targets: int, ok, grad_norm):
+        "One step: this process's loss sums (device), the global target count (host), whether it was applied (device)."
+        zero = torch.zeros((), dtype=torch.float64, device=self.sums.device)
+        okd = ok.to(torch.float64)
+        step = torch.stack([torch.where(ok, loss_sum.double(), zero), torch.where(ok, weighted_sum.double(), zero), okd * n_targets, 1 - okd])
+        self.sums += step
+        self.in_row = torch.where(ok, zero, self.in_row + 1)
+        self.grad_norm = grad_norm.detach()
+    def gather(self, comm) -> list:
+        "The open window over every process, for a checkpoint (a collective)."
+        return torch.cat([comm.all_reduce_sum(self.sums[:2]), self.sums[2:], self.in_row[None]]).tolist()
+    def restore(self, values: list, rank: int):
+        "Continue a saved window: rank 0 takes the loss sums, every rank the global counts."
+        v = torch.tensor(values, dtype=torch.float64, device=self.sums.device)
+        self.sums = torch.cat([v[:2] if rank == 0 else torch.zeros_like(v[:2]), v[2:4]])
+        self.in_row = v[4]
+    def read(self, comm) -> dict:
+        "All-reduce the loss sums and read everything (the host sync); starts a new window."
+        sums = torch.cat([comm.all_reduce_sum(self.sums[:2]), self.sums[2:]]).tolist()
+        out = dict(loss=sums[0] / max(sums[2], 1), weighted_loss=sums[1] / max(sums[2], 1), bad=int(sums[3]),
+                   in_row=int(self.in_row), grad_norm=float(self.grad_norm))
+        self.sums.zero_()
+        return out
 
 # %% ../nbs/21_train.ipynb #47543069
 class MixtureMeter:
@@ -175,6 +151,15 @@ class MixtureMeter:
         self.top.scatter_add_(0, t.clamp(min=0).flatten(), (share[:, None]*valid).flatten())
         self.top[-1] += torch.where(k == 0, wn, torch.zeros_like(wn)).sum()
 
+    def gather(self, comm) -> list:
+        "The open window over every process, for a checkpoint (a collective)."
+        return comm.all_reduce_sum(torch.cat([self.src, self.top])).tolist()
+
+    def restore(self, values: list, rank: int):
+        "Continue a saved window (its sums go to rank 0)."
+        v = torch.tensor(values, dtype=torch.float64, device=self.src.device) * (rank == 0)
+        self.src, self.top = v[:len(self.sources)].clone(), v[len(self.sources):].clone()
+
     def shares(self, comm) -> dict:
         "All-reduce the window's sums and return `{'mix_source': {name: share}, 'mix_topic': {...}}`; starts a new window."
         tot = comm.all_reduce_sum(torch.cat([self.src, self.top]))
@@ -184,30 +169,73 @@ class MixtureMeter:
         named = lambda names, x: {k: float(v) for k, v in zip(names, (x/x.sum().clamp(min=1e-30)).tolist()) if v > 0}
         return {'mix_source': named(self.sources, s), 'mix_topic': named(self.topics, t)}
 
+# %% ../nbs/21_train.ipynb #ee22f6ab
+def backward_pass(loss_fn, batches: list, strategy, acc, comm, step: int, n_global: int) -> list:
+    "Forward and backward of this process's micro-batches; returns `[(losses, batch), ...]` with `token_loss` and `weight` added."
+    seen = []
+    for i, batch in enumerate(batches):
+        sync = contextlib.nullcontext() if i == len(batches) - 1 else acc.no_sync(loss_fn)
+        with sync:
+            with acc.autocast():
+                batch = strategy.prepare(batch)
+                token_loss = loss_fn(batch['input_ids'], batch['labels'])
+            sums = token_loss.sum(1)
+            losses = (sums / batch['n_targets'].clamp(min=1)).detach()
+            weights = strategy.sample_weights(losses, batch, step, comm).detach()
+            acc.backward(weighted_objective(weights, sums, n_global, comm.world_size))
+        seen.append((losses, dict(batch, token_loss=token_loss.detach(), weight=weights)))
+    return seen
+
+# %% ../nbs/21_train.ipynb #216ad6ca
+def apply_update(model, optimizer, scheduler, acc, grad_clip: float):
+    "Clip and step; the update is skipped on the device when the gradient norm is not finite. Returns `(applied, grad_norm)` (device)."
+    grad_norm = acc.clip_grad_norm_(model.parameters(), grad_clip if grad_clip > 0 else math.inf)
+    applied = torch.isfinite(grad_norm)   # the same on every process: DDP averaged the gradients
+    inner = getattr(optimizer, 'optimizer', optimizer)
+    inner.found_inf = (~applied).float()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return applied, grad_norm
+
+# %% ../nbs/21_train.ipynb #d9711647
+def observed(losses, batch: dict, applied):
+    "The losses and batch that strategies and meters observe: unchanged if the step was applied, traceless if it was skipped."
+    ids = {k: torch.where(applied, batch[k], -1) for k in ('topic_ids', 'domain_ids', 'source_ids')}
+    zero = torch.zeros((), dtype=losses.dtype, device=losses.device)
+    return torch.where(applied, losses, zero), dict(batch, **ids, weight=torch.where(applied, batch['weight'], zero))
+
+# %% ../nbs/21_train.ipynb #06b00481
+def evaluation_rows(n_val: int, cfg: Config, world_size: int, rank: int) -> np.ndarray:
+    "This process's share of the fixed evaluation rows."
+    t = cfg.train
+    n = n_val if t.eval_batches <= 0 else min(n_val, t.eval_batches * t.micro_batch * world_size)
+    return np.random.default_rng(0).permutation(n_val)[:n][rank::world_size]
+
 # %% ../nbs/21_train.ipynb #18cd3f37
 @torch.no_grad()
-def evaluate_loss(model, reader, table: RowTable, rows: np.ndarray, batch_size: int, pad_id: int, device, comm, autocast=contextlib.nullcontext, pad_to=None) -> dict:
+def evaluate_loss(loss_fn, data: TrainData, rows: np.ndarray, batch_size: int, device, comm,
+                  autocast=contextlib.nullcontext, pad_to=None) -> dict:
     "Sums over `rows` of this process, all-reduced: `{'loss', 'tokens', 'source': (sums, n), 'topic': (sums, n)}`."
-    S, K = int(table.source_ids.max()) + 2, int(table.topic_ids.max()) + 2
+    S, K = len(data.sources) + 1, len(data.topics) + 1   # the last slot collects ids -1
     acc = torch.zeros(2 + 2*S + 2*K, dtype=torch.float64, device=device)
-    was = model.training; model.eval()
     for i in range(0, len(rows), batch_size):
-        r = rows[i:i + batch_size]
-        b = collate(reader(r), r, table, pad_id, pad_to)
-        with autocast(): logits = model(input_ids=b['input_ids'].to(device)).logits
-        sums, n, _ = sample_losses(logits, b['labels'].to(device))
-        sums, n = sums.double(), n.double()
-        acc[0] += sums.sum(); acc[1] += n.sum()
-        src = b['source_ids'].to(device) % S  # -1 -> the spare last slot
-        acc[2:2+S].index_add_(0, src, sums); acc[2+S:2+2*S].index_add_(0, src, n)
-        tid = (b['topic_ids'].to(device) % K); m = (b['topic_ids'] >= 0).to(device)
-        acc[2+2*S:2+2*S+K].index_add_(0, tid.flatten(), (sums[:, None] * m).flatten())
-        acc[2+2*S+K:].index_add_(0, tid.flatten(), (n[:, None] * m).flatten())
-    model.train(was)
+        b = to_device(data.collate(rows[i:i + batch_size], 'validation', pad_to, fill=batch_size), device)
+        with autocast(): sums = loss_fn(b['input_ids'], b['labels']).sum(1).double()
+        n = b['n_targets'].double()
+        acc[0] += sums.sum()
+        acc[1] += n.sum()
+        src = b['source_ids'] % S
+        acc[2:2+S].index_add_(0, src, sums)
+        acc[2+S:2+2*S].index_add_(0, src, n)
+        tid, m = (b['topic_ids'] % K).flatten(), (b['topic_ids'] >= 0)
+        acc[2+2*S:2+2*S+K].index_add_(0, tid, (sums[:, None] * m).flatten())
+        acc[2+2*S+K:].index_add_(0, tid, (n[:, None] * m).flatten())
     acc = comm.all_reduce_sum(acc).cpu().numpy()
     return dict(loss=acc[0] / max(acc[1], 1), tokens=int(acc[1]), source=(acc[2:2+S-1], acc[2+S:2+2*S-1]),
                 topic=(acc[2+2*S:2+2*S+K-1], acc[2+2*S+K:-1]))
 
+# %% ../nbs/21_train.ipynb #24a679c5
 def eval_record(res: dict, sources: list, topics: list) -> dict:
     "Contract-6 fields of an evaluation: `loss`, `ppl`, `loss/source/<s>`, `loss/topic/<t>` (token-weighted)."
     rec = dict(loss=float(res['loss']), ppl=float(math.exp(min(res['loss'], 50))))
@@ -216,11 +244,155 @@ def eval_record(res: dict, sources: list, topics: list) -> dict:
         rec.update({f'loss/{kind}/{name}': float(s[i] / n[i]) for i, name in enumerate(names) if n[i] > 0})
     return rec
 
-# %% ../nbs/21_train.ipynb #42d7a504
-def _strategy_factory():
-    from toremi.strategies import make_strategy
-    return make_strategy
+# %% ../nbs/21_train.ipynb #a40ec14f
+def _rng_state() -> dict:
+    return dict(cpu=torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {}))
 
+# %% ../nbs/21_train.ipynb #46b0de94
+def save_checkpoint(acc, comm, run: Path, state: TrainState, signature: dict, model, optimizer, scheduler, strategy,
+                    windows: dict, keep: int = 0) -> Path:
+    "Write `checkpoints/step-<step>` (every process takes part; `windows`: the open log windows, JSON); returns its path."
+    from safetensors.torch import save_model
+    ck = run/'checkpoints'
+    final, tmp = ck/f'step-{state.step}', ck/f'.step-{state.step}.tmp'
+    strategy_state = strategy.gather_state(comm)
+    if acc.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    acc.wait_for_everyone()
+    save_tensors(_rng_state(), tmp/f'rng_rank{acc.process_index}.pt')
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        save_model(model, str(tmp/'model.safetensors'))
+        save_tensors(getattr(optimizer, 'optimizer', optimizer).state_dict(), tmp/'optimizer.pt')
+        write_json({k: v for k, v in scheduler.state_dict().items() if k != 'lr_lambdas'}, tmp/'scheduler.json')
+        save_tensors(strategy_state, tmp/'strategy.pt')
+        write_json(dict(dataclasses.asdict(state), world_size=acc.num_processes, signature=signature, windows=windows,
+                        time=time.strftime('%Y-%m-%dT%H:%M:%S')), tmp/'trainer_state.json')
+        write_manifest(tmp)
+        if final.exists(): shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in (checkpoint_steps(run)[keep:] if keep > 0 else []): shutil.rmtree(old, ignore_errors=True)
+    acc.wait_for_everyone()
+    return final
+
+# %% ../nbs/21_train.ipynb #508556e2
+def load_checkpoint(ck: Path, acc, model, optimizer, scheduler, strategy) -> tuple:
+    "Restore model, optimizer, schedule, strategy and RNG from a checkpoint (tensors and JSON only); returns `(TrainState, windows)`."
+    from safetensors.torch import load_model
+    st = read_json(ck/'trainer_state.json')
+    load_model(model, str(ck/'model.safetensors'), device=str(acc.device))
+    getattr(optimizer, 'optimizer', optimizer).load_state_dict(load_tensors(ck/'optimizer.pt', acc.device))
+    scheduler.load_state_dict(dict(read_json(ck/'scheduler.json'), lr_lambdas=[None] * len(scheduler.lr_lambdas)))
+    strategy.load_state_dict(load_tensors(ck/'strategy.pt'), rank=acc.process_index)
+    rng = ck/f'rng_rank{acc.process_index}.pt'
+    if st.get('world_size') == acc.num_processes and rng.exists():
+        r = load_tensors(rng)
+        torch.set_rng_state(r['cpu'])
+        if 'cuda' in r and torch.cuda.is_available(): torch.cuda.set_rng_state(r['cuda'])
+    return TrainState(**{f.name: st[f.name] for f in dataclasses.fields(TrainState)}), st.get('windows', {})
+
+# %% ../nbs/21_train.ipynb #32e9f3b8
+def _on_main(acc, fn):
+    "Run `fn` on the main process; every process gets its result, or raises its error."
+    out = [None, None]
+    if acc.is_main_process:
+        try: out = [fn(), None]
+        except ToremiError as e: out = [None, e]
+    if acc.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+        broadcast_object_list(out)
+    if out[1] is not None: raise out[1]
+    return out[0]
+
+# %% ../nbs/21_train.ipynb #6960c61e
+def _clear_run(run: Path):
+    for name in ('checkpoints', 'final', 'metrics.jsonl', 'weights.jsonl'):
+        p = run/name
+        if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+
+# %% ../nbs/21_train.ipynb #a1a9a5a9
+def _truncate_jsonl(path: Path, step: int):
+    "Drop records after `step` (written by an interrupted run after its last checkpoint)."
+    if not path.exists(): return
+    keep = [l for l in path.read_text(encoding='utf-8').splitlines() if l.strip() and _step_of(l) <= step]
+    with atomic_write(path) as f: f.write(''.join(l + '\n' for l in keep))
+
+# %% ../nbs/21_train.ipynb #4ec7a535
+def _step_of(line: str) -> float:
+    try: return json.loads(line).get('step', 0)
+    except json.JSONDecodeError: return math.inf  # a torn last line
+
+# %% ../nbs/21_train.ipynb #e4dca952
+def open_run(acc, run: Path, cfg: Config, signature: dict, resume: bool, log) -> Path | None:
+    "Start over or pick the checkpoint to resume (intact, same signature); `config.yaml` is written only after that check."
+    def pick():
+        if not resume: _clear_run(run)
+        run.mkdir(parents=True, exist_ok=True)
+        for p in clean_incomplete(run): log.warning(f"removed the half-written checkpoint {p}")
+        ck = resumable_checkpoint(run, log) if resume else None
+        if ck is not None:
+            check_signature(ck, read_json(ck/'trainer_state.json').get('signature', {}), signature)
+            for f in ('metrics.jsonl', 'weights.jsonl'): _truncate_jsonl(run/f, read_json(ck/'trainer_state.json')['step'])
+        else: _clear_run(run)   # records of a run that never reached a checkpoint
+        save_config(cfg, run/'config.yaml')
+        return None if ck is None else str(ck)
+    ck = _on_main(acc, pick)
+    return None if ck is None else Path(ck)
+
+# %% ../nbs/21_train.ipynb #c31df5b2
+def save_final(acc, model, tokenizer, run: Path):
+    "`final/`: `save_pretrained` model + tokenizer, for `AutoModelForCausalLM` and lm-eval."
+    if acc.is_main_process:
+        with atomic_dir(run/'final') as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+    acc.wait_for_everyone()
+
+# %% ../nbs/21_train.ipynb #a6f603ac
+class StopFlag:
+    "While active, SIGTERM/SIGINT only set `.requested` (a second SIGINT interrupts at once); handlers restored on exit."
+    def __init__(self):
+        self.requested, self._old = False, {}
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT: raise KeyboardInterrupt
+        self.requested = True
+        get_logger('toremi.train').warning(f"{signal.Signals(signum).name} received: finishing this step, writing a checkpoint, then stopping")
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGTERM, signal.SIGINT): self._old[s] = signal.signal(s, self._handle)
+        return self
+    def __exit__(self, *exc):
+        for s, h in self._old.items(): signal.signal(s, h)
+    def agreed(self, comm, device, sync: bool) -> bool:
+        "Whether every process stops now: this flag on one process; on several, the any-of-them vote at sync steps."
+        if comm.world_size == 1: return self.requested
+        return sync and comm.all_reduce_sum(torch.tensor([float(self.requested)], device=device)).item() > 0
+
+# %% ../nbs/21_train.ipynb #c5639020
+def divergence_error(acc, run: Path, cfg: Config, data: TrainData, state: TrainState, in_row: int) -> TrainingError:
+    "The error after `in_row` non-finite steps: names the newest checkpoint whose weights are still healthy, and what to run next."
+    from safetensors.torch import load_model
+    t = cfg.train
+    rows = np.arange(min(data.val.n, t.micro_batch))
+    batch = data.collate(rows, 'validation')
+    def probe(ck):
+        model = build_model(cfg, len(data.tokenizer), data.seq_len, data.tokenizer.eos_token_id)
+        load_model(model, str(ck/'model.safetensors'))
+        with torch.no_grad(): ce = TokenLoss(model.eval())(batch['input_ids'], batch['labels'])
+        return float(ce.sum() / batch['n_targets'].sum().clamp(min=1))
+    bound = 2 * math.log(len(data.tokenizer))   # twice the loss of a uniform guess
+    ck = _on_main(acc, lambda: usable_checkpoint(run, probe, bound, get_logger('toremi.train')))
+    lr = min(t.lr / 10, 1e-3)
+    where = (f"the newest checkpoint with healthy weights is {ck}: rerunning the same command resumes from it" if ck else
+             "no checkpoint has healthy weights")
+    fp16 = ", or use `--train.mixed_precision bf16` instead of fp16" if t.mixed_precision == 'fp16' else ''
+    return TrainingError(f"{run}: the gradient was NaN/inf for {in_row} optimizer steps in a row (train.max_bad_steps={t.max_bad_steps}) "
+                         f"at step {state.step}; {where}. If it diverges again, lower the learning rate (train.lr={t.lr:g}) and start "
+                         f"over with `--no-resume --train.lr {lr:g}`{fp16}; or check the data.")
+
+# %% ../nbs/21_train.ipynb #c42c76ab
 def _flat(d: dict, prefix: str = '') -> dict:
     out = {}
     for k, v in d.items():
@@ -228,244 +400,231 @@ def _flat(d: dict, prefix: str = '') -> dict:
         else: out[f'{prefix}{k}'] = v if isinstance(v, (int, float, str, bool)) else str(v)
     return out
 
-def _reference_model(cfg: Config, device):
-    "The frozen DoReMi reference model named by `train.doremi.reference` (a `final/` folder or a run folder)."
-    from transformers import AutoModelForCausalLM
-    p = Path(cfg.train.doremi.reference or '')
-    if not cfg.train.doremi.reference: raise ConfigError("train.doremi.reference is empty: the DoReMi proxy needs the reference model (run `toremi doremi-weights`, or set it to a run's final/ folder)")
-    if (p/'final'/'config.json').exists(): p = p/'final'
-    if not (p/'config.json').exists(): raise StageError(f"train.doremi.reference = {p}: no Hugging Face model there (config.json missing); train the reference run first")
-    m = AutoModelForCausalLM.from_pretrained(p).to(device).eval()
-    for q in m.parameters(): q.requires_grad_(False)
-    return m
+# %% ../nbs/21_train.ipynb #71414c62
+def _append_jsonl(path: Path, rec: dict):
+    with open(path, 'a', encoding='utf-8') as f: f.write(json.dumps(rec) + '\n')
 
-def _default_run(cfg: Config, data, tag: str) -> Path:
+# %% ../nbs/21_train.ipynb #af1926c9
+class Recorder:
+    "Writes train/validation records and weight records (main process), feeds the trackers, and tells the console."
+    def __init__(self, acc, run: Path, cfg: Config, log):
+        self.acc, self.run, self.trackers, self.log, self.stage = acc, run, bool(cfg.train.trackers), log, None
+        if self.trackers: acc.init_trackers('tensorboard', config=_flat(config_dict(cfg)))
+    def metrics(self, rec: dict):
+        if self.acc.is_main_process: _append_jsonl(self.run/'metrics.jsonl', rec)
+        if self.trackers:
+            self.acc.log({f"{rec['split']}/{k}": v for k, v in _flat(rec).items() if isinstance(v, (int, float)) and k != 'step'}, step=rec['step'])
+    def weights(self, rec: dict, strategy: str):
+        if self.acc.is_main_process: _append_jsonl(self.run/'weights.jsonl', rec)
+        if self.stage is not None and rec.get('stage') != self.stage and self.acc.is_main_process:
+            self.log.info(f"{self.run.name}: {strategy} switches to stage {rec.get('stage')} (switch step {rec.get('switch_step', rec['step'])})")
+        self.stage = rec.get('stage')
+    def close(self):
+        if self.trackers: self.acc.end_training()
+
+# %% ../nbs/21_train.ipynb #2034126a
+def default_run_dir(cfg: Config, data, tag: str) -> Path:
+    "`<run_dir>/train/<strategy>[-tag]-s<seed>`; DoReMi's reference and proxy phases and noised data tag themselves."
     t = cfg.train
     if not tag and t.strategy == 'doremi' and t.doremi_phase != 'final': tag = t.doremi_phase
     if not tag and data == 'noised': tag = 'noise'
     return RunDir(cfg.run_dir).run(t.strategy, cfg.seed, tag)
 
-# %% ../nbs/21_train.ipynb #9fc148cf
-def train(cfg: Config, run_dir=None,  # run folder (default `RunDir(cfg.run_dir).run(strategy, seed, tag)`)
+# %% ../nbs/21_train.ipynb #261b56d6
+def _due(step: int, every: int, last: int) -> bool: return step == last or (every > 0 and step % every == 0)
+
+# %% ../nbs/21_train.ipynb #c98e2728
+def train(cfg: Config, run_dir=None,  # run folder (default `default_run_dir`)
           data=None,  # None/'annotated', 'noised', a DatasetDict path, or a DatasetDict
-          resume: bool = True,  # continue from the latest complete checkpoint (after checking it matches)
+          resume: bool = True,  # continue from the newest intact checkpoint (after checking it matches the config)
           force: bool = False,  # start over: delete checkpoints, metrics and final/ of the run folder
           tag: str = '',  # run-name tag when `run_dir` is not given
-          strategy_factory: Callable | None = None,  # (cfg, topics, domains, device) -> Strategy; default `strategies.make_strategy`
+          strategy_factory: Callable | None = None,  # (cfg, topics, domains, device) -> Strategy; default `make_strategy`
           callback: Callable | None = None,  # callback(event, info): 'start', 'backward', 'step' (tests, benchmarks)
-          keep_checkpoints: int = 0,  # keep only the last N checkpoints (0 = all)
+          keep_checkpoints: int = 0,  # keep only the newest N checkpoints (0 = all)
           ) -> Path:
     "Train GPT-2 with `cfg.train.strategy`; writes metrics, weights, checkpoints and `final/`; returns the run folder."
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, GradientState
-    from transformers import AutoTokenizer
-    log, t = get_logger('toremi.train'), cfg.train
-    if t.max_steps <= 0 or t.global_batch <= 0 or t.micro_batch <= 0: raise ConfigError("train.max_steps, train.global_batch and train.micro_batch must be > 0")
-    run = Path(run_dir) if run_dir else _default_run(cfg, data, tag)
-    if not torch.distributed.is_initialized(): AcceleratorState._reset_state(); GradientState._reset_state()
-    acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=t.mixed_precision,
-                      log_with=list(t.trackers) or None, project_dir=str(run))
-    W, R, dev = acc.num_processes, acc.process_index, acc.device
-    if t.global_batch % (t.micro_batch * W):
-        fix = (f"set --train.micro_batch to a divisor of {t.global_batch // W}" if t.global_batch % W == 0
-               else f"run on a number of processes that divides {t.global_batch}, or change --train.global_batch")
-        raise ConfigError(f"train.global_batch={t.global_batch} is not a multiple of train.micro_batch x processes = {t.micro_batch} x {W}: {fix}")
-    grad_accum = t.global_batch // (t.micro_batch * W)  # micro-batches per process per optimizer step
-    comm = AccelerateComm(acc)
+    t, log = cfg.train, get_logger('toremi.train')
+    run = Path(run_dir) if run_dir else default_run_dir(cfg, data, tag)
+    callback = callback or (lambda event, info: None)
 
-    # ---- data, tokenizer, strategy
-    dd, topics, data_fp = load_train_data(cfg, data)
-    tok_dir = RunDir(cfg.run_dir).tokenizer
-    if not (tok_dir/'tokenizer_config.json').exists() and not (tok_dir/'tokenizer.json').exists():
-        raise StageError(f"no tokenizer at {tok_dir}: run `toremi tokenizer` first")
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    if pad_id is None: raise DataError(f"{tok_dir}: the tokenizer has neither pad_token nor eos_token (contract 2 needs both)")
-    kind = domain_kind(cfg)
-    sources = sorted(set(dd['train']['source']) | set(dd['validation']['source']))
-    domains = domains_of(dd['train'], kind)
-    train_tab = RowTable(dd['train'], sources, topics, domains, kind, 'train')
-    val_tab = RowTable(dd['validation'], sources, topics, domains, kind, 'validation')
-    seq_len = max(cfg.sample.seq_len, 2)
-    longest = int(max(train_tab.n_tokens.max(), val_tab.n_tokens.max()))
-    if longest > seq_len: raise DataError(f"a window has {longest} tokens but sample.seq_len is {seq_len}: set sample.seq_len to the one the data was sampled with")
-    train_ids, val_ids = TokenReader(dd['train']), TokenReader(dd['validation'])
-    strategy = (strategy_factory or _strategy_factory())(cfg, topics, domains, dev)
-    strategy.set_domain_tokens(train_tab.domain_tokens(domains))
-    mix = MixtureMeter(sources, topics, dev)
-    ref_model = _reference_model(cfg, dev) if strategy.needs_reference else None
-    shuffle, mixture = ShuffleSampler(train_tab.n, cfg.seed), MixtureSampler(train_tab.domain_ids, domains, cfg.seed)
-    G = t.global_batch  # samples per optimizer step, all processes
-    pad_to = seq_len if t.compile else None  # fixed shapes avoid recompiling
+    # set up: processes, data, strategy
+    acc = make_accelerator(cfg, run)
+    comm, device = AccelerateComm(acc), acc.device
+    accumulation_steps(t.global_batch, t.micro_batch, comm.world_size)
+    data = load_training_data(cfg, data)
+    strategy = (strategy_factory or make_strategy)(cfg, data.topics, data.domains, device)
+    strategy.set_domain_tokens(data.train.domain_tokens(data.domains))
+    strategy.set_topic_rows(data.train.topic_rows(data.topics))
 
-    # ---- model, optimizer, schedule
-    sig = run_signature(cfg, len(tokenizer), seq_len, data_fp)
-    model = build_model(cfg, len(tokenizer), seq_len, tokenizer.eos_token_id)
-    decay = [p for p in model.parameters() if p.dim() >= 2]; no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([dict(params=decay, weight_decay=t.weight_decay), dict(params=no_decay, weight_decay=0.0)],
-                            lr=t.lr, betas=tuple(t.betas), **({'fused': True} if dev.type == 'cuda' else {}))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, t.warmup_steps, t.max_steps, t.lr_schedule))
-    if t.compile: model = torch.compile(model)
-    model, opt = acc.prepare(model, opt)
-    acc.register_for_checkpointing(sched)  # not prepared: accelerate would step it once per process
+    # build the model and the optimizer
+    model = build_model(cfg, len(data.tokenizer), data.seq_len, data.tokenizer.eos_token_id).to(device)
+    optimizer, scheduler = build_optimizer(model, cfg)
+    signature = run_signature(cfg, data=data.fingerprint, vocab_size=len(data.tokenizer), n_positions=data.seq_len, **strategy.signature())
 
-    # ---- run folder, resume
-    step, position, tokens, bad_total, since = 0, 0, 0, 0, [0.0, 0.0, 0.0, 0]  # since: loss sums of the steps since the last log
-    if acc.is_main_process:
-        if force or not resume:
-            for name in ('checkpoints', 'final', 'metrics.jsonl', 'weights.jsonl'):
-                p = run/name; shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        run.mkdir(parents=True, exist_ok=True); save_config(cfg, run/'config.yaml')
-    acc.wait_for_everyone()
-    ck = latest_checkpoint(run) if resume and not force else None
-    if ck is not None:
-        st = read_json(ck/'trainer_state.json')
-        check_signature(ck, st.get('signature', {}), sig)
-        acc.load_state(str(ck))
-        # each rank resumes its own window statistics (they are per-process until the next all-reduce);
-        # a checkpoint from another number of processes falls back to rank 0's state
-        own = ck/f'strategy_rank{acc.process_index}.pt'
-        same_world = st.get('num_processes', acc.num_processes) == acc.num_processes
-        strategy.load_state_dict(torch.load(own if own.exists() and same_world else ck/'strategy.pt', map_location=dev, weights_only=False))
-        step, position, tokens, bad_total = st['step'], st['position'], st['tokens'], st.get('bad_steps', 0)
-        since = list(st.get('log_window', since))
-        if acc.is_main_process: log.info(f"resumed {run.name} from {ck.name}: step {step}, data position {position} (epoch {position // train_tab.n})")
-        if acc.is_main_process:
-            for f in ('metrics.jsonl', 'weights.jsonl'): _truncate_jsonl(run/f, step)
-        if step >= t.max_steps and (run/'final'/'config.json').exists():
-            log.info(f"{run.name}: already trained to step {step} (max_steps {t.max_steps})"); return run
-    acc.wait_for_everyone()
-    if t.trackers: acc.init_trackers(run.name, config=_flat(config_dict(cfg)))
+    # open or resume the run
+    ck = open_run(acc, run, cfg, signature, resume=resume and not force, log=log)
+    state, windows = load_checkpoint(ck, acc, model, optimizer, scheduler, strategy) if ck else (TrainState(), {})
+    if ck and acc.is_main_process: log.info(f"resumed {run.name} from {ck.name}: step {state.step}, data position {state.position}")
+    if state.step >= t.max_steps and (run/'final'/'config.json').exists():
+        log.info(f"{run.name}: already trained to step {state.step} (train.max_steps {t.max_steps})")
+        return run
+    loss_fn = TokenLoss(model)
+    compiled = t.compile and (device.type != 'cpu' or bool(os.environ.get('CXX') or any(shutil.which(c) for c in ('g++', 'c++', 'clang++'))))
+    if t.compile and not compiled: log.warning("train.compile: torch.compile on CPU needs a C++ compiler and none was found; training eagerly (same numbers, slower)")
+    if compiled:
+        torch._dynamo.reset()   # each run compiles afresh (dynamo stops recompiling after a few models in one process; the disk cache keeps it quick)
+        loss_fn = torch.compile(loss_fn)
+    train_fn, optimizer = acc.prepare(loss_fn, optimizer)
+    record, window, mixture = Recorder(acc, run, cfg, log), LogWindow(device), MixtureMeter(data.sources, data.topics, device)
+    if windows:   # a checkpoint taken between two train records: continue its windows
+        window.restore(windows['log'], comm.rank)
+        mixture.restore(windows['mixture'], comm.rank)
+    eval_rows, pad_to = evaluation_rows(data.val.n, cfg, comm.world_size, comm.rank), (data.seq_len if compiled else None)
+    callback('start', dict(model=model, accelerator=acc, strategy=strategy, run=run))
 
-    eval_n = val_tab.n if t.eval_batches <= 0 else min(val_tab.n, t.eval_batches * t.micro_batch * W)
-    eval_rows = np.random.default_rng(0).permutation(val_tab.n)[:eval_n][R::W]
-    def emit(rec):
-        if acc.is_main_process: _append_jsonl(run/'metrics.jsonl', rec)
-        if t.trackers: acc.log({k: v for k, v in rec.items() if isinstance(v, (int, float))}, step=rec['step'])
-    def do_eval():
-        res = evaluate_loss(acc.unwrap_model(model), val_ids, val_tab, eval_rows, t.micro_batch, pad_id, dev, comm, acc.autocast, pad_to)
-        rec = dict(step=step, tokens=tokens, split='validation', **eval_record(res, sources, topics), lr=sched.get_last_lr()[0])
-        emit(rec); strategy.on_evaluation(step, rec['loss'])
-        return rec
-    def state():
-        return dict(step=step, position=position, epoch=position // train_tab.n, index=position % train_tab.n, tokens=tokens,
-                    bad_steps=bad_total, log_window=since, num_processes=W, signature=sig, seed=cfg.seed, time=time.strftime('%Y-%m-%dT%H:%M:%S'))
-    cb = callback or (lambda event, info: None)
-    cb('start', dict(model=model, accelerator=acc, strategy=strategy, run=run))
-
-    # ---- loop
-    bad_row, t_log, last_save = 0, time.time(), (step if ck else -1)
+    bar = progress(total=t.max_steps, desc=f'train {run.name}', initial=state.step, disable=None if acc.is_main_process else True)
     model.train()
-    bar = progress(total=t.max_steps, desc=f'train {run.name}', initial=step, disable=None if acc.is_main_process else True)
+    t_log, tokens_at_log = time.time(), state.tokens
     with StopFlag() as stop:
-        while step < t.max_steps:
-            probs = strategy.sampling_probs()
-            rows = mixture.take(position, G, probs) if probs is not None else shuffle.take(position, G)
-            position += G
-            mine = [rows[(m*W + R)*t.micro_batch:(m*W + R + 1)*t.micro_batch] for m in range(grad_accum)]
-            mbs = [{k: v.to(dev, non_blocking=True) for k, v in collate(train_ids(r), r, train_tab, pad_id, pad_to).items()} for r in mine]
-            cnt = comm.all_reduce_sum(torch.stack([sum(b['n_targets'].sum() for b in mbs), sum(b['n_tokens'].sum() for b in mbs)]).double())
-            n_glob, tok_glob = float(cnt[0]), int(cnt[1])
-            loss_sum = torch.zeros((), device=dev, dtype=torch.float64); wloss_sum = torch.zeros_like(loss_sum); seen = []
-            for m, b in enumerate(mbs):
-                with (acc.no_sync(model) if m < len(mbs) - 1 else contextlib.nullcontext()):
-                    logits = model(input_ids=b['input_ids']).logits
-                    if ref_model is not None:
-                        ce = token_ce(logits, b['labels'])
-                        with torch.no_grad(), acc.autocast(): ref_logits = ref_model(input_ids=b['input_ids']).logits
-                        b['excess'] = (ce.detach() - token_ce(ref_logits, b['labels'])).clamp(min=0).sum(1)
-                        sums = ce.sum(1); n = (F.pad(b['labels'][:, 1:], (0, 1), value=-100) != -100).sum(1); losses = sums / n.clamp(min=1)
-                    else: sums, n, losses = sample_losses(logits, b['labels'])
-                    w = strategy.sample_weights(losses.detach(), b, step, comm).detach()
-                    acc.backward(weighted_objective(w, sums, n_glob, W))
-                mix.add(w, n, b)
-                loss_sum += sums.detach().sum(); wloss_sum += (w * sums.detach()).sum(); seen.append((losses.detach(), b))
-            cb('backward', dict(step=step, model=model))
-            gnorm = acc.clip_grad_norm_(model.parameters(), t.grad_clip if t.grad_clip > 0 else float('inf'))
-            red = comm.all_reduce_sum(torch.stack([loss_sum, wloss_sum, torch.tensor(float(stop.requested), device=dev, dtype=torch.float64)]))
-            loss_g, wloss_g, stop_g = (float(x) for x in red.tolist())
-            gnorm = float(gnorm)
-            if not (math.isfinite(loss_g) and math.isfinite(gnorm)):
-                opt.zero_grad(set_to_none=True); bad_row += 1; bad_total += 1
-                log.warning(f"step {step}: loss {loss_g/ max(n_glob, 1):.4g}, grad norm {gnorm:.4g}: not finite, update skipped ({bad_row} in a row, {bad_total} in all)")
-                if bad_row >= t.max_bad_steps:
-                    ck_last = latest_checkpoint(run)
-                    raise TrainingError(f"{run}: the loss or gradient was NaN/inf for {bad_row} optimizer steps in a row (train.max_bad_steps={t.max_bad_steps}) at step {step}; "
-                                        f"the last good checkpoint is {ck_last or 'none'}. Lower train.lr, use bf16 instead of fp16, or check the data; rerun to resume from that checkpoint.")
-            else:
-                bad_row = 0
-                for losses, b in seen: strategy.observe(losses, b, step, comm)
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-                step += 1; tokens += tok_glob
-                since[0] += loss_g; since[1] += wloss_g; since[2] += n_glob; since[3] += tok_glob
-                upd = strategy.on_optimizer_step(step, comm)
-                if upd and acc.is_main_process: _append_jsonl(run/'weights.jsonl', dict(upd, step=upd.get('step', step)))
-                bar.update(1)
-                if step % max(t.log_every, 1) == 0 or step == t.max_steps:
-                    dt = time.time() - t_log; t_log = time.time()
-                    rec = dict(step=step, tokens=tokens, split='train', loss=since[0] / max(since[2], 1), lr=sched.get_last_lr()[0])
-                    rec.update(ppl=math.exp(min(rec['loss'], 50)), weighted_loss=since[1] / max(since[2], 1), grad_norm=gnorm,
-                               bad_steps=bad_total, tokens_per_s=since[3] / max(dt, 1e-9), **mix.shares(comm))
-                    emit(rec); bar.set_postfix(loss=f"{rec['loss']:.3f}"); since = [0.0, 0.0, 0.0, 0]
-                if (t.eval_every > 0 and step % t.eval_every == 0) or step == t.max_steps:
-                    do_eval()
-            cb('step', dict(step=step, loss=loss_g / max(n_glob, 1), position=position, tokens=tokens, bad=bad_row > 0))
-            if stop_g > 0 or (bad_row == 0 and step > last_save and ((t.save_every > 0 and step % t.save_every == 0) or step == t.max_steps)):
-                _save_checkpoint(acc, run, step, state(), strategy, keep_checkpoints); last_save = step
-                if stop_g > 0:
-                    bar.close()
-                    raise TrainingInterrupted(f"{run}: stopped by a signal at step {step}; checkpoint {run}/checkpoints/step-{step} written. Rerun the same command to resume.")
+        while state.step < t.max_steps:
+            # one optimizer step
+            rows = data.draw(state.position, t.global_batch, strategy.sampling_probs())
+            batches = [to_device(data.collate(r, 'train', pad_to), device) for r in process_rows(rows, t.micro_batch, comm.world_size, comm.rank)]
+            n_global = int(data.train.n_targets[rows].sum())
+            seen = backward_pass(train_fn, batches, strategy, acc, comm, state.step, n_global)
+            callback('backward', dict(step=state.step, model=model))
+            applied, grad_norm = apply_update(model, optimizer, scheduler, acc, t.grad_clip)
+            for losses, batch in seen:
+                losses, batch = observed(losses, batch, applied)
+                strategy.observe(losses, batch, state.step, comm)
+                mixture.add(batch['weight'], batch['n_targets'], batch)
+            window.add(sum(b['token_loss'].sum() for _, b in seen), sum((b['weight'] * b['token_loss'].sum(1)).sum() for _, b in seen), n_global, applied, grad_norm)
+            state = dataclasses.replace(state, step=state.step + 1, position=state.position + t.global_batch,
+                                        tokens=state.tokens + int(data.train.n_tokens[rows].sum()))
+            weights = strategy.on_optimizer_step(state.step, comm)
+            if weights: record.weights(dict(weights, step=weights.get('step', state.step)), strategy.name)
+            bar.update(1)
+            callback('step', dict(step=state.step, position=state.position, tokens=state.tokens, applied=applied))
+
+            # log (a sync step): skipped steps, train record, NaN guard
+            last = state.step == t.max_steps
+            evaluate, save = t.eval_every > 0 and _due(state.step, t.eval_every, t.max_steps) or last, _due(state.step, t.save_every, t.max_steps)
+            sync = _due(state.step, t.log_every, t.max_steps) or evaluate or save
+            if sync:
+                w = window.read(comm)
+                state.bad_steps += w['bad']
+                if w['in_row'] >= max(t.max_bad_steps, 1): raise divergence_error(acc, run, cfg, data, state, w['in_row'])
+                rec = dict(step=state.step, tokens=state.tokens, split='train', loss=w['loss'], lr=scheduler.get_last_lr()[0])
+                rec.update(ppl=math.exp(min(rec['loss'], 50)), weighted_loss=w['weighted_loss'], grad_norm=w['grad_norm'], bad_steps=state.bad_steps,
+                           tokens_per_s=(state.tokens - tokens_at_log) / max(time.time() - t_log, 1e-9), **mixture.shares(comm))
+                t_log, tokens_at_log = time.time(), state.tokens
+                record.metrics(rec)
+                bar.set_postfix(loss=f"{rec['loss']:.3f}")
+
+            # evaluate
+            if evaluate:
+                model.eval()
+                res = evaluate_loss(loss_fn, data, eval_rows, t.micro_batch, device, comm, acc.autocast, pad_to)
+                model.train()
+                rec = dict(step=state.step, tokens=state.tokens, split='validation', **eval_record(res, data.sources, data.topics), lr=scheduler.get_last_lr()[0])
+                record.metrics(rec)
+                strategy.on_evaluation(state.step, rec['loss'])
+                if acc.is_main_process: log.info(f"{run.name} step {state.step}/{t.max_steps}: validation loss {rec['loss']:.4f} (ppl {rec['ppl']:.1f})")
+
+            # checkpoint (on schedule, or on SIGTERM/SIGINT)
+            stopping = stop.agreed(comm, device, sync)
+            if stopping or (save and w['in_row'] == 0):
+                windows = dict(log=window.gather(comm), mixture=mixture.gather(comm))
+                ck = save_checkpoint(acc, comm, run, state, signature, model, optimizer, scheduler, strategy, windows, keep_checkpoints)
+                if acc.is_main_process: log.info(f"{run.name}: checkpoint {ck.name} written")
+            if stopping:
+                bar.close()
+                raise TrainingInterrupted(f"{run}: stopped by a signal at step {state.step}; checkpoint {ck} written. Rerun the same command to resume.")
     bar.close()
-    _save_final(acc, model, tokenizer, run)
-    if t.trackers: acc.end_training()
-    if acc.is_main_process: log.info(f"{run.name}: trained {step} steps, {tokens:,} tokens -> {run/'final'}")
+    save_final(acc, model, data.tokenizer, run)
+    record.close()
+    if acc.is_main_process: log.info(f"{run.name}: trained {state.step} steps, {state.tokens:,} tokens -> {run/'final'}")
     return run
 
 # %% ../nbs/21_train.ipynb #352be857
 def doremi_weights(cfg: Config, force: bool = False, data=None) -> Path:
     "Train the DoReMi reference and proxy runs (resuming them) and write the proxy's averaged domain weights; returns the JSON path."
-    import copy
+    from toremi.strategies import doremi_weights_path
     log, rd, t = get_logger('toremi.train'), RunDir(cfg.run_dir), cfg.train
-    out = Path(t.doremi.weights) if t.doremi.weights else rd.train/f'doremi-weights-{t.doremi.domain}-s{cfg.seed}.json'
-    base = copy.deepcopy(cfg); base.train.strategy = 'doremi'; base.train.doremi.weights = ''
-    key = config_dict(base.train); key.pop('doremi_phase'); key['doremi'].pop('reference'); key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
+    out = doremi_weights_path(cfg)
+    base = copy.deepcopy(cfg)
+    base.train.strategy, base.train.doremi.weights = 'doremi', ''
+    key = config_dict(base.train)
+    key.pop('doremi_phase')
+    key['doremi'].pop('reference')
+    key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
     meta = out.with_name(out.name + '.meta.json')
     if out.exists() and not force and meta.exists() and read_json(meta).get('key') == key:
-        log.info(f"DoReMi weights {out} are up to date (same train config and seed); force=True recomputes them"); return out
+        log.info(f"DoReMi weights {out} are up to date (same train config and seed); --force recomputes them")
+        return out
     redo = force or out.exists()  # a changed config retrains both phases
-    ref = copy.deepcopy(base); ref.train.doremi_phase = 'reference'
+    ref = copy.deepcopy(base)
+    ref.train.doremi_phase = 'reference'
     ref_run = train(ref, run_dir=rd.run('doremi', cfg.seed, 'reference'), data=data, force=redo)
-    proxy = copy.deepcopy(base); proxy.train.doremi_phase = 'proxy'; proxy.train.doremi.reference = str(ref_run/'final')
+    proxy = copy.deepcopy(base)
+    proxy.train.doremi_phase, proxy.train.doremi.reference = 'proxy', str(ref_run/'final')
     proxy_run = train(proxy, run_dir=rd.run('doremi', cfg.seed, 'proxy'), data=data, force=redo)
-    st = torch.load(latest_checkpoint(proxy_run)/'strategy.pt', map_location='cpu', weights_only=False)
-    s = _strategy_factory()(proxy, st['topics'], st['domains'], 'cpu'); s.load_state_dict(st)
+    st = load_tensors(latest_checkpoint(proxy_run)/'strategy.pt')
+    s = make_strategy(proxy, st['topics'], st['domains'], 'cpu')
+    s.load_state_dict(st)
     w = s.average_weights()
     if int(os.environ.get('RANK', '0')) == 0:
-        write_json(w, out); write_json(dict(key=key, reference=str(ref_run), proxy=str(proxy_run), steps=int(st.get('n_updates', 0))), meta)
+        write_json(w, out)
+        write_json(dict(key=key, reference=str(ref_run), proxy=str(proxy_run), steps=int(st.get('n_updates', 0))), meta)
     log.info(f"DoReMi weights over {len(w)} {t.doremi.domain} domains -> {out}: " + ', '.join(f'{k}:{v:.3f}' for k, v in w.items()))
     return out
 
-# %% ../nbs/21_train.ipynb #18eedc80
-def main(argv=None):
-    "Train one run from the command line (`--config`, `--preset`, `--set key=value`, `--run-dir`, `--data`, `--no-resume`)."
+# %% ../nbs/21_train.ipynb #8be28bad
+def add_train_args(parser, doremi: bool = False):
+    "Add the flags of `toremi train` (or, with `doremi`, of `toremi doremi-weights`) to a parser made by `add_common_args`."
+    g = parser.add_argument_group('training run')
+    g.add_argument('--strategy', dest='cfg:train.strategy', metavar='NAME', help=f"shorthand for --train.strategy: {', '.join(STRATEGY_NAMES)}")
+    g.add_argument('--data', help="'annotated' (default), 'noised', or the path of an annotated DatasetDict")
+    if doremi: return parser
+    g.add_argument('--out', type=Path, help='this run folder (default <run_dir>/train/<strategy>[-<tag>]-s<seed>)')
+    g.add_argument('--tag', default='', help='run-name tag (e.g. noise)')
+    g.add_argument('--no-resume', action='store_true', help='start from step 0, deleting the run folder\'s checkpoints, metrics and final/')
+    return parser
+
+# %% ../nbs/21_train.ipynb #aa4a1a5a
+def train_command(args) -> int:
+    "Run `toremi train` / `toremi doremi-weights` (or `python -m toremi.train`) from parsed arguments; the exit status."
+    cfg = config_from_args(args)
+    try:
+        if getattr(args, 'command', '') == 'doremi-weights' or getattr(args, 'doremi_weights', False):
+            print(doremi_weights(cfg, force=args.force, data=args.data))
+        else:
+            print(train(cfg, run_dir=args.out, data=args.data, resume=not args.no_resume, force=args.force, tag=args.tag))
+    except TrainingInterrupted as e:
+        get_logger('toremi.train').warning(str(e))
+        return EXIT_INTERRUPTED
+    return 0
+
+# %% ../nbs/21_train.ipynb #42464c0a
+def make_train_parser():
+    "The parser of `python -m toremi.train` (that of `toremi train` plus `--doremi-weights`)."
     import argparse
     p = argparse.ArgumentParser(prog='python -m toremi.train', description='Train GPT-2 with a reweighting strategy (one process, or under accelerate launch / torchrun).')
-    p.add_argument('--config', help='YAML config file'); p.add_argument('--preset', default='', help=f"one of {', '.join(PRESETS)}")
-    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='config override, e.g. --set train.lr=3e-4')
-    p.add_argument('--run-dir', help='the study folder (config run_dir)'); p.add_argument('--out', help='this run folder (default <run_dir>/train/<strategy>-s<seed>)')
-    p.add_argument('--data', help="'annotated' (default), 'noised', or the path of an annotated DatasetDict")
-    p.add_argument('--tag', default='', help='run-name tag'); p.add_argument('--no-resume', action='store_true', help='start over instead of resuming')
-    p.add_argument('--doremi-weights', action='store_true', help='run the DoReMi reference and proxy and write the averaged weights')
-    a = p.parse_args(argv)
-    over = list(a.set) + ([f'run_dir={a.run_dir}'] if a.run_dir else [])
-    cfg = load_config(a.config, preset=a.preset, overrides=over)
-    try:
-        print(doremi_weights(cfg, force=a.no_resume, data=a.data) if a.doremi_weights else
-              train(cfg, run_dir=a.out, data=a.data, resume=not a.no_resume, tag=a.tag))
-    except TrainingInterrupted as e:
-        get_logger('toremi.train').warning(str(e)); return EXIT_INTERRUPTED
-    return 0
+    add_common_args(p, ['train'])
+    add_train_args(p)
+    p.add_argument('--doremi-weights', action='store_true', help='run the DoReMi reference and proxy and write the averaged weights (as `toremi doremi-weights`)')
+    return p
+
+# %% ../nbs/21_train.ipynb #f9cd66ff
+def main(argv=None) -> int:
+    "Entry point of `python -m toremi.train`."
+    return train_command(make_train_parser().parse_args(argv))
 
 # %% ../nbs/21_train.ipynb #cf5df108
 #| eval: false
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__':
+    try: sys.exit(main())
+    except ToremiError as e:
+        print(f"python -m toremi.train: error: {e}", file=sys.stderr)
+        sys.exit(2)
