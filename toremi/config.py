@@ -81,6 +81,7 @@ class ClusterConfig:
     n_init: int = 3  # restarts; the lowest inertia wins
     niter: int = 20  # faiss k-means iterations
     max_points_per_centroid: int = 256  # faiss trains on at most k x this many rows (a seeded sample), then assigns every row
+    nprobe: int = 16  # faiss, k >= 1,024: rows are assigned by searching this many of the sqrt(k) cells of centroids (0 = exact search)
     silhouette_sample: int = 5000
     top_n: int = 150  # keywords kept per cluster
     prompt_n: int = 50  # keywords that go into the labelling prompt
@@ -233,6 +234,7 @@ class Config:
 def _hint(cls, name):
     return typing.get_type_hints(cls)[name]
 
+# %% ../nbs/00_config.ipynb #d45ffd7d
 def _check_value(val, typ, where):
     "Coerce `val` to the field type `typ` or raise a `ConfigError` naming `where`."
     if typ is bool:
@@ -259,11 +261,13 @@ def _check_value(val, typ, where):
     else: return val
     raise ConfigError(f"{where}: expected {typ.__name__}, got {val!r}")
 
+# %% ../nbs/00_config.ipynb #9cf548e5
 def _parse_scalar(s: str):
     s = s.strip()
     try: return yaml.safe_load(s)
     except yaml.YAMLError: return s
 
+# %% ../nbs/00_config.ipynb #346cebb6
 def from_dict(cls, d: dict, where: str = '<dict>', prefix: str = ''):
     "Build dataclass `cls` from `d`, rejecting unknown keys (named with `where` and the dotted path)."
     if d is None: d = {}
@@ -280,6 +284,7 @@ def from_dict(cls, d: dict, where: str = '<dict>', prefix: str = ''):
         else: kw[k] = _check_choice(_check_value(v, typ, f"{where}: key '{prefix}{k}'"), meta[k].get('choices'), f"{where}: key '{prefix}{k}'")
     return cls(**kw)
 
+# %% ../nbs/00_config.ipynb #b6132d65
 def _check_choice(val, allowed, where):
     "`val` (or each item of a list) must be one of `allowed` (when the field declares them)."
     if not allowed: return val
@@ -318,6 +323,7 @@ def _deep_update(base: dict, upd: dict) -> dict:
         out[k] = _deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
+# %% ../nbs/00_config.ipynb #e6d06249
 def _read_yaml(path: Path) -> dict:
     try: d = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
     except FileNotFoundError: raise ConfigError(f"config file not found: {path}") from None
@@ -325,6 +331,7 @@ def _read_yaml(path: Path) -> dict:
     if not isinstance(d, dict): raise ConfigError(f"{path}: the top level must be a mapping")
     return d
 
+# %% ../nbs/00_config.ipynb #12f2889e
 def parse_override(s: str) -> dict:
     "Turn `train.lr=1e-3` into {'train': {'lr': 0.001}}."
     if '=' not in s: raise ConfigError(f"override '{s}' is not of the form section.key=value")
@@ -334,11 +341,13 @@ def parse_override(s: str) -> dict:
     for p in reversed(parts): d = {p: d}
     return d
 
+# %% ../nbs/00_config.ipynb #7806a8aa
 def load_config(path=None, preset: str = '', overrides: Iterable[str] = (), **kw) -> Config:
     "Defaults <- preset (also from the file's `preset:` key) <- YAML file <- `overrides` (`a.b=v`) <- `kw` sections."
     d, where = {}, 'overrides'
     if path is not None:
-        d = _read_yaml(path); where = str(path)
+        d = _read_yaml(path)
+        where = str(path)
     preset = preset or d.get('preset', '')
     base = {}
     if preset:
@@ -352,10 +361,12 @@ def load_config(path=None, preset: str = '', overrides: Iterable[str] = (), **kw
     merged = _deep_update(merged, kw)
     return from_dict(Config, merged, where)
 
+# %% ../nbs/00_config.ipynb #33039251
 def config_dict(cfg) -> dict:
     "Plain-dict view of a (nested) config dataclass."
     return asdict(cfg)
 
+# %% ../nbs/00_config.ipynb #808f5792
 def save_config(cfg, path):
     "Write the resolved config as YAML (atomically)."
     with atomic_write(path) as f: yaml.safe_dump(config_dict(cfg), f, sort_keys=False)
@@ -367,6 +378,7 @@ def _field_help(f, typ, default, value=None, preset: str = '') -> str:
     shown = f"{value!r} in preset {preset}; default {default!r}" if preset and value != default else f"default {default!r}"
     return f"({shown}" + (f"; one of {', '.join(allowed)})" if allowed else ')')
 
+# %% ../nbs/00_config.ipynb #b3064803
 def add_config_args(parser, cls=Config, prefix: str = '',
                     values=None, # the section as loaded from a preset: its values are shown in --help
                     preset: str = ''):
@@ -382,7 +394,7 @@ def add_config_args(parser, cls=Config, prefix: str = '',
                             help=_field_help(f, typ, default, value if values is not None else default, preset))
     return parser
 
-# %% ../nbs/00_config.ipynb #272dba21
+# %% ../nbs/00_config.ipynb #c4be5e6f
 def args_overrides(args) -> list:
     "The `a.b=v` overrides that `add_config_args` flags produced."
     return [f"{k[4:]}={v}" for k, v in vars(args).items() if k.startswith('cfg:') and v is not None]

