@@ -13,8 +13,8 @@ from .embed import load_embeddings
 from .sample import load_sample
 
 # %% auto #0
-__all__ = ['CLUSTER_KEYS', 'choose_k', 'normalize_rows', 'assign', 'fit_sklearn', 'fit_faiss', 'fit_clusters', 'purity',
-           'cluster_quality', 'cluster_embeddings', 'stop_words', 'tokenize_words', 'ctfidf_scores', 'ctfidf',
+__all__ = ['CLUSTER_KEYS', 'choose_k', 'normalize_rows', 'assign', 'fit_sklearn', 'lloyd_steps', 'fit_faiss', 'fit_clusters',
+           'purity', 'cluster_quality', 'cluster_embeddings', 'stop_words', 'tokenize_words', 'ctfidf_scores', 'ctfidf',
            'extract_keywords']
 
 # %% ../nbs/11_cluster.ipynb #ffafd338
@@ -48,14 +48,14 @@ def normalize_rows(X, # (n, dim) embeddings
     if len(zero): raise DataError(f"{where}: {len(zero)} all-zero row(s), e.g. rows {zero[:10].tolist()} (ids {name(zero)}); cosine geometry needs non-zero vectors")
     return X / n[:, None]
 
-# %% ../nbs/11_cluster.ipynb #e2dc03fe
+# %% ../nbs/11_cluster.ipynb #b0b4a2b8
 def _faiss():
     "The faiss module, or None when it is not installed."
     try: import faiss
     except ImportError: return None
     return faiss
 
-# %% ../nbs/11_cluster.ipynb #e0c149d3
+# %% ../nbs/11_cluster.ipynb #35d389aa
 def _centroid_index(faiss, C: np.ndarray, nprobe: int):
     "Exact inner-product index of the centroids, or an IVF over them (√k cells, `nprobe` searched) for k >= 1,024."
     k, d = C.shape
@@ -69,7 +69,7 @@ def _centroid_index(faiss, C: np.ndarray, nprobe: int):
     index.add(C)
     return index
 
-# %% ../nbs/11_cluster.ipynb #cdd44812
+# %% ../nbs/11_cluster.ipynb #d4bff573
 def assign(X, # (n, dim) unit rows
            centroids, # (k, dim) unit rows
            batch: int = 65536, # rows per search
@@ -85,7 +85,7 @@ def assign(X, # (n, dim) unit rows
         out[a:a + batch] = index.search(x, 1)[1][:, 0] if faiss is not None else np.argmax(x @ C.T, axis=1)
     return out
 
-# %% ../nbs/11_cluster.ipynb #aa0341f4
+# %% ../nbs/11_cluster.ipynb #cd92047d
 def fit_sklearn(X, k: int, seed: int = 0, batch_size: int = 2048, n_init: int = 3, max_iter: int = 100, full: bool = True) -> np.ndarray:
     "Centroids of scikit-learn k-means on unit rows: exact Lloyd (`full`) or MiniBatchKMeans."
     from sklearn.cluster import MiniBatchKMeans, KMeans
@@ -95,11 +95,27 @@ def fit_sklearn(X, k: int, seed: int = 0, batch_size: int = 2048, n_init: int = 
         else: km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=batch_size, n_init=n_init, max_iter=max_iter).fit(X)
     return km.cluster_centers_.astype(np.float32)
 
-# %% ../nbs/11_cluster.ipynb #7bae4414
+# %% ../nbs/11_cluster.ipynb #8521e8b0
+def lloyd_steps(X, C, steps: int, nprobe: int = 16) -> np.ndarray:
+    "`steps` spherical k-means iterations from centroids `C` (rows assigned with `assign`); a centroid without rows is kept."
+    C = np.ascontiguousarray(C / np.linalg.norm(C, axis=1, keepdims=True), np.float32)
+    for _ in range(steps):
+        L = assign(X, C, nprobe=nprobe)
+        order = np.argsort(L, kind='stable')
+        ids, starts = np.unique(L[order], return_index=True)
+        S = np.add.reduceat(np.asarray(X, np.float32)[order], starts, axis=0)
+        n = np.linalg.norm(S, axis=1)
+        ok = n > 1e-12
+        C[ids[ok]] = S[ok] / n[ok, None]
+    return C
+
+# %% ../nbs/11_cluster.ipynb #fe7114ed
 def fit_faiss(X, k: int, seed: int = 0, n_init: int = 1,
               niter: int = 20, # k-means iterations (of each level)
               max_points_per_centroid: int = 256, # train on a seeded sample of at most k x this many rows
               two_level: int = 1024, # cluster in two levels from this k on (0 = never)
+              refine: int = 5, # two-level: Lloyd iterations on all training rows afterwards (rows assigned through the IVF)
+              nprobe: int = 16, # cells searched by those assignments (see `assign`)
               gpu: bool | None = None # None: the GPU build's GPUs when there are any
              ) -> np.ndarray:
     "Centroids of faiss spherical k-means on unit rows (two-level for large k)."
@@ -115,12 +131,12 @@ def fit_faiss(X, k: int, seed: int = 0, n_init: int = 1,
         from faiss.contrib.clustering import two_level_clustering
         for key in ('max_points_per_centroid', 'niter'): kw.pop(key)  # the coarse level: `niter`; the sub-clusters: faiss's 25
         C, _ = two_level_clustering(Xt, int(round(np.sqrt(k))), k, clustering_niter=niter, **kw)
-        return np.asarray(C, np.float32)
+        return lloyd_steps(Xt, np.asarray(C, np.float32), refine, nprobe)
     km = faiss.Kmeans(d, k, **kw)
     km.train(Xt)
     return km.centroids.astype(np.float32)
 
-# %% ../nbs/11_cluster.ipynb #307fd89d
+# %% ../nbs/11_cluster.ipynb #b5295031
 def fit_clusters(X, # (n, dim) embeddings (normalised here)
                  k: int, # clusters requested (<= n)
                  seed: int = 0,
@@ -163,7 +179,7 @@ def purity(labels, # cluster id per row
         best[l][t] = best[l].get(t, 0) + 1
     return sum(max(c.values()) for c in best.values()) / len(pairs)
 
-# %% ../nbs/11_cluster.ipynb #f5d14c34
+# %% ../nbs/11_cluster.ipynb #78743cf5
 def cluster_quality(X, # (n, dim) unit rows
                     labels, centroids,
                     sources=None, golds=None, # per-row labels for purity
@@ -194,7 +210,7 @@ def _split_matrix(emb_dir, ds, split: str) -> np.ndarray:
     ids = list(ds[split]['id']) if 'id' in ds[split].column_names else None
     return normalize_rows(X, f"{emb_dir}/{split}", ids)
 
-# %% ../nbs/11_cluster.ipynb #19274e56
+# %% ../nbs/11_cluster.ipynb #f51a01c8
 def cluster_embeddings(cfg: Config, # reads RunDir(cfg.run_dir).embed and .sample
                        force: bool = False) -> Path:
     "Fit clusters on train, assign every split, write assignments, centroids and report.json into `RunDir.cluster`."
@@ -241,7 +257,7 @@ def stop_words() -> frozenset:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
     return ENGLISH_STOP_WORDS
 
-# %% ../nbs/11_cluster.ipynb #6cdddea6
+# %% ../nbs/11_cluster.ipynb #a9bd9391
 def tokenize_words(text: str, stop=None) -> list:
     "Keyword candidates of `text`: identifiers split on _ and camelCase, lowercased, alphabetic, len >= 3, no stop words."
     stop = stop_words() if stop is None else stop
@@ -266,7 +282,7 @@ def ctfidf_scores(counts # (classes, terms) term counts per class (dense or scip
     tf = sp.diags(1 / np.where(size > 0, size, 1)) @ M
     return sp.csr_matrix(tf @ sp.diags(idf))
 
-# %% ../nbs/11_cluster.ipynb #3d774471
+# %% ../nbs/11_cluster.ipynb #74f97ac3
 def ctfidf(texts, # documents
            labels, # class (cluster id) of each document
            top_n: int = 150 # keywords per class
@@ -299,7 +315,7 @@ def _short(text: str, n: int = 300) -> str:
     t = ' '.join(str(text).split())
     return t if len(t) <= n else t[:n].rsplit(' ', 1)[0] + ' …'
 
-# %% ../nbs/11_cluster.ipynb #2cf9560b
+# %% ../nbs/11_cluster.ipynb #92844c4f
 def extract_keywords(cfg: Config, # reads RunDir.cluster, .sample and .embed
                      force: bool = False,
                      n_examples: int = 3, # example texts per cluster
