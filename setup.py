@@ -30,7 +30,11 @@ setuptools.setup(
                  'License :: ' + lic[1]] +
                 ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     url=cfg['git_url'],
-    packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']),
+    # the checkout's data/ folder (taxonomies, presets, pins, task YAMLs) ships inside the package as toremi/data,
+    # so that a plain `pip install .` finds it (toremi.core.data_dir looks beside the package first, then inside it)
+    packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']) + [f'{lib_path}.data'],
+    package_dir={f'{lib_path}.data': 'data'},
+    package_data={f'{lib_path}.data': ['*/*.yaml', '*/*.yml', '*/*.json', '*/*.txt']},
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'tensorboard': tensorboard_requirements},  # pip install 'toremi[tensorboard]' for train.trackers=[tensorboard]

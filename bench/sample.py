@@ -16,7 +16,8 @@ os.environ.setdefault('TOREMI_PROGRESS', '0')
 from toremi.core import read_json, write_json, RunDir
 from toremi.config import load_config
 from toremi.tokenizer import build_tokenizer
-from toremi.sample import sample_corpus, read_corpus, assign_splits, tokenize_windows, corpus_path, check_sample_config
+from toremi.split import read_corpus, assign_splits, corpus_path
+from toremi.sample import sample_corpus, tokenize_windows, check_sample_config
 
 
 def synthetic_corpus(root: Path, mb: float, seed: int = 0) -> Path:
@@ -57,7 +58,7 @@ def main(argv=None):
     t = time.time(); tok = build_tokenizer(cfg); t_tok = time.time() - t
     mt = check_sample_config(cfg.sample)
     docs = read_corpus(corpus_path(cfg), cfg.corpus.on_bad_line)
-    split = assign_splits(docs['id'], docs['source'], cfg.seed, cfg.sample.val_frac, cfg.sample.test_frac)
+    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, cfg.sample.val_frac, cfg.sample.test_frac)
     n_docs, n_chars = len(docs['id']), sum(map(len, docs['text']))
     rows = []
     for n in a.num_proc:

@@ -47,16 +47,21 @@ def _sub_fix(rx, repl, s: str) -> str:
         if s2 == s: return s
         s = s2
 
+# %% ../nbs/01_clean.ipynb #11225c25
 def _sub_nested(s: str, op: str, cl: str, fn: Callable) -> str:
     "Replace each `op ... cl` span, innermost first, by `fn(inner text)`; a stray `cl` is dropped."
     j = s.find(cl)
     while j >= 0:
         i = s.rfind(op, 0, j)
-        if i < 0: s = s[:j] + s[j + len(cl):]; j = s.find(cl, j); continue
+        if i < 0:
+            s = s[:j] + s[j + len(cl):]
+            j = s.find(cl, j)
+            continue
         s = s[:i] + fn(s[i + len(op):j]) + s[j + len(cl):]
         j = s.find(cl, i)
     return s
 
+# %% ../nbs/01_clean.ipynb #6b880502
 def _split_args(s: str) -> list:
     "Split template arguments on '|' outside `[[links]]`."
     parts, depth, start = [], 0, 0
@@ -64,9 +69,12 @@ def _split_args(s: str) -> list:
         t = m.group()
         if t == '[[': depth += 1
         elif t == ']]': depth = max(depth - 1, 0)
-        elif depth == 0: parts.append(s[start:m.start()]); start = m.end()
+        elif depth == 0:
+            parts.append(s[start:m.start()])
+            start = m.end()
     return parts + [s[start:]]
 
+# %% ../nbs/01_clean.ipynb #569cd068
 def _wiki_template(inner: str) -> str:
     parts = [p.strip() for p in _split_args(inner)]
     name, pos = parts[0].lower().replace('_', ' '), [p for p in parts[1:] if '=' not in p]
@@ -78,6 +86,7 @@ def _wiki_template(inner: str) -> str:
     if name in ('spaced ndash', 'snd'): return ' – '
     return ''
 
+# %% ../nbs/01_clean.ipynb #6a94d5b8
 def _wiki_link(inner: str) -> str:
     target, _, label = inner.partition('|')
     t = target.strip()
@@ -88,6 +97,7 @@ def _wiki_link(inner: str) -> str:
     if label: return label.split('|')[-1].strip()
     return t.split('#')[0] if not t.startswith('#') else t[1:]
 
+# %% ../nbs/01_clean.ipynb #a0685b1c
 _R = lambda p, f=0: re.compile(p, f)
 _WIKI_STEPS = [
     (_R(r'<!--.*?-->', re.S), ''),
@@ -164,6 +174,7 @@ def _role(m) -> str:
     elif role == 'ref': t = t.replace('-', ' ')
     return t
 
+# %% ../nbs/01_clean.ipynb #61f9a53b
 def _rest_inline(s: str) -> str:
     "Unwrap inline reST markup in a paragraph (roles, literals, references, emphasis, footnote marks)."
     s = re.sub(r':(?:[\w.+-]+:)*([\w.+-]+):`(?:([^`<]*?)\s*<([^`>]*)>|([^`]*))`', _role, s)  # :role:`text <target>`, :role:`~a.b.C`
@@ -177,8 +188,10 @@ def _rest_inline(s: str) -> str:
     s = re.sub(r'(?<![\w*\\])\*(\S(?:[^*]*?\S)??)\*(?![\w*])', r'\1', s)
     return re.sub(r'\s*::$', ':', s, flags=re.M)
 
+# %% ../nbs/01_clean.ipynb #8e57f96a
 def _indent(line: str) -> int: return len(line) - len(line.lstrip())
 
+# %% ../nbs/01_clean.ipynb #d771343a
 def _block_end(lines: list, i: int, base: int) -> int:
     "Index after the block of lines indented deeper than `base` that starts at `i` (blank lines included)."
     j = i
@@ -186,11 +199,13 @@ def _block_end(lines: list, i: int, base: int) -> int:
     while j > i and not lines[j-1].strip(): j -= 1
     return j
 
+# %% ../nbs/01_clean.ipynb #bf0c0a7d
 def _dedent(block: list) -> list:
     while block and not block[0].strip(): block = block[1:]
     ind = min((_indent(l) for l in block if l.strip()), default=0)
     return [l[ind:] for l in block]
 
+# %% ../nbs/01_clean.ipynb #62d09c6b
 def clean_rest(text: str) -> str:
     "Readable text from reStructuredText: adornments, comments, targets and non-prose directives removed, markup unwrapped."
     lines, out, i = normalize_text(text).split('\n'), [], 0   # out: (line, done) where done lines skip inline cleaning
@@ -211,23 +226,34 @@ def clean_rest(text: str) -> str:
                        (f"{title}: {arg}" if title and arg else (arg or title) + ('' if arg.endswith((':', '.', '?')) else ':'))
                 out += [('', True), (head, True)] + inner + [('', True)]
             else: out += [('', True), (_rest_inline(arg), True)] + inner + [('', True)]  # method, class, django-admin, ...: the signature
-            i = end; continue
+            i = end
+            continue
         if m := _REST_COMMENT.match(line):  # comments, targets, substitution definitions
-            i = _block_end(lines, i + 1, len(m.group(1))); continue
-        if _REST_ADORN.match(line) or re.fullmatch(r'\+[-=+]+\+|=+( +=+)+', line.strip()): i += 1; continue
+            i = _block_end(lines, i + 1, len(m.group(1)))
+            continue
+        if _REST_ADORN.match(line) or re.fullmatch(r'\+[-=+]+\+|=+( +=+)+', line.strip()):
+            i += 1
+            continue
         if line.strip() == '::': line = ''
         literal = line.rstrip().endswith('::')
         if line.strip().startswith('|') and line.strip().endswith('|') and len(line.strip()) > 1:
             line = ' '.join(c.strip() for c in line.strip()[1:-1].split('|'))
-        out.append((line, False)); i += 1
+        out.append((line, False))
+        i += 1
         if literal:  # the next indented block is code: keep it as it is, dedented
             while i < len(lines) and not lines[i].strip(): i += 1
             end = _block_end(lines, i, _indent(line))
-            if end > i: out += [('', True)] + [(l, True) for l in _dedent(lines[i:end])] + [('', True)]; i = end
+            if end > i:
+                out += [('', True)] + [(l, True) for l in _dedent(lines[i:end])] + [('', True)]
+                i = end
     res, prose = [], []
     for l, done in out + [('', True)]:
-        if not done: prose.append(l); continue
-        if prose: res.append(_rest_inline('\n'.join(prose))); prose = []
+        if not done:
+            prose.append(l)
+            continue
+        if prose:
+            res.append(_rest_inline('\n'.join(prose)))
+            prose = []
         res.append(l)
     return normalize_text('\n'.join(res))
 
@@ -263,10 +289,18 @@ def strip_pos_tags(text: str) -> str:
     for sent in text.split('\n'):
         for tok in sent.split():
             w = tok.rsplit('/', 1)[0] if '/' in tok[1:] else tok
-            if w == '``': out.append('' if glue else ' '); out.append('"'); glue = True; continue
-            if w == "''": out.append('"'); glue = False; continue
+            if w == '``':
+                out.append('' if glue else ' ')
+                out.append('"')
+                glue = True
+                continue
+            if w == "''":
+                out.append('"')
+                glue = False
+                continue
             if not glue and not re.fullmatch(r"[,.;:!?)\]}%]+|'s|n't|'", w): out.append(' ')
-            out.append(w); glue = w in ('(', '[', '{', '$')
+            out.append(w)
+            glue = w in ('(', '[', '{', '$')
     return ''.join(out).strip()
 
 # %% ../nbs/01_clean.ipynb #d8240aeb

