@@ -1,6 +1,9 @@
 # toremi: two commands do all set-up on a fresh machine.
-#   make study   create .venv, install the pinned set, build the embedded corpus, run the whole study (tiny preset, CPU)
+#   make study   create .venv, install the pinned set, build the embedded corpus, run the core study (tiny preset, CPU), draw figures/
 #   make test    create .venv if needed, then check export/clean and run every notebook test (countable summary line)
+# then, optionally:
+#   make study-extra   the extra baselines and the ToReMi ablations on the same run directory (after make study), figures/ again
+#   make study PRESET=gpu && make study-extra PRESET=gpu   the same on one GPU (GPT-2 124M, GPT-2 BPE, the whole corpus)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +12,7 @@ PRESET ?= tiny
 RUN_DIR ?= runs/$(PRESET)
 JOBS ?= 2
 
-.PHONY: setup study figures test bench clean-runs lab
+.PHONY: setup study study-extra figures test bench clean-runs lab
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: settings.ini setup.py
@@ -18,11 +21,14 @@ $(VENV)/.installed: settings.ini setup.py
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-study: setup  ## the whole study on the embedded default corpus
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study --preset $(PRESET) --run-dir $(RUN_DIR)
+study: setup  ## the core study on the embedded default corpus; figures and tables into figures/
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures
 
-figures: setup  ## redraw every figure from saved results
-	$(VENV)/bin/toremi figures --preset $(PRESET) --run-dir $(RUN_DIR)
+study-extra: setup  ## extra baselines and ToReMi ablations (after make study); figures and tables into figures/
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study-extra --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures
+
+figures: setup  ## redraw every figure and table from saved results into figures/ (never retrains)
+	$(VENV)/bin/toremi figures --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures
 
 test: setup  ## export/clean check + every notebook + smoke study; ends with pytest's "N passed" line
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest nbs/test_notebooks.py -n $(JOBS) --dist loadgroup -p no:cacheprovider -q -rfE

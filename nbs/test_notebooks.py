@@ -46,13 +46,19 @@ def test_notebook(nb):
     assert ok, f'{nb.name} failed (traceback above)'
 
 
+def _toremi(*args, timeout=1800):
+    "Run the `toremi` command line; fail with the tail of its output."
+    r = subprocess.run([str(BIN/'toremi'), *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f'toremi {" ".join(map(str, args))} failed:\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}'
+    return r
+
+
 @pytest.fixture(scope='session')
 def smoke_run(tmp_path_factory):
-    "A complete pipeline + study run at `smoke` size on the embedded corpus (real data, seconds-scale models)."
+    "A complete pipeline + core and extra study at `smoke` size on the embedded corpus (real data, seconds-scale models, two runs side by side)."
     run_dir = tmp_path_factory.mktemp('smoke')/'run'
-    r = subprocess.run([str(BIN/'toremi'), 'study', '--preset', 'smoke', '--run-dir', str(run_dir), '--no-figures'],
-                       cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    assert r.returncode == 0, f'toremi study --preset smoke failed:\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}'
+    _toremi('study', '--preset', 'smoke', '--run-dir', run_dir, '--no-figures')
+    _toremi('study-extra', '--preset', 'smoke', '--run-dir', run_dir, '--no-figures')
     return run_dir
 
 
@@ -66,3 +72,40 @@ def test_study_notebook(nb, smoke_run, tmp_path):
                         cwd=str(nb.parent), progress_bar=False, kernel_name='python3')
     made = sorted(p.name for p in figs.glob('*'))
     assert any(n.endswith('.png') for n in made) and any(n.endswith('.csv') for n in made), made
+
+
+@pytest.mark.xdist_group('study')
+def test_figures_command(smoke_run, tmp_path):
+    "`toremi figures` draws into <run_dir>/figures by default and reads only the study's runs; with no finished run it fails loudly."
+    import pandas as pd
+    stray = smoke_run/'train'/'uniform-s7'
+    shutil.copytree(smoke_run/'train'/'uniform-s0', stray)   # a seed the study does not name
+    try:
+        _toremi('figures', '--run-dir', smoke_run, '--part', 'extra')
+        made = {p.name for p in (smoke_run/'figures').glob('*')}
+        assert {'ablations.csv', 'ablations.md', 'baselines.csv', 'topic_vs_source.csv', 'effective_mixture.png'} <= made, made
+        runs = pd.read_csv(smoke_run/'results'/'runs.csv')
+        assert runs.set_index('name').status['uniform-s7'] == 'not in the study'
+        assert 7 not in set(pd.read_csv(smoke_run/'figures'/'baselines.csv').seed)
+    finally: shutil.rmtree(stray)
+    empty = tmp_path/'empty'
+    r = subprocess.run([str(BIN/'toremi'), 'figures', '--preset', 'smoke', '--run-dir', str(empty)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and 'not a study run directory' in r.stderr and not (empty/'figures').exists(), r.stderr
+
+
+@pytest.mark.xdist_group('gpu')
+def test_gpu_preset_paths_and_pack_round_trip(tmp_path):
+    "The `gpu` preset's code paths at smoke size (nbs/gpu_smoke.yaml: GPT-2 BPE, bf16, accumulation, in-process runs), with the data moved by pack/unpack."
+    import pandas as pd
+    cfg = NBS/'gpu_smoke.yaml'
+    prepared, moved, archive = tmp_path/'prepared', tmp_path/'moved', tmp_path/'data.tar.xz'
+    _toremi('study', '--config', cfg, '--run-dir', prepared, '--prepare-only')
+    _toremi('pack', prepared, archive)
+    _toremi('unpack', archive, moved)
+    out = _toremi('study', '--config', cfg, '--run-dir', moved, '--no-figures').stdout
+    assert not list((moved/'corpus').glob('*.jsonl.gz')) and not (moved/'sample'/'dataset_dict.json').exists(), 'the data stages ran on the unpacked directory'
+    assert 'wall time' in out, out[-2000:]
+    from toremi.study import study_runs
+    runs = study_runs(moved, 'core')
+    assert (runs.status == 'ok').all() and runs.evaluated.all(), runs[['name', 'status', 'note']].to_string()
+    assert archive.stat().st_size < 2**20, archive.stat().st_size

@@ -12,11 +12,11 @@ import numpy as np, yaml
 from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
-__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'PRESETS', 'choice', 'CorpusConfig', 'SampleConfig',
-           'EmbedConfig', 'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig',
-           'MixtureConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict',
-           'parse_ratios', 'parse_override', 'load_config', 'config_dict', 'save_config', 'add_config_args',
-           'args_overrides', 'add_common_args', 'config_from_args']
+__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS', 'choice',
+           'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig',
+           'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig',
+           'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config', 'config_dict', 'save_config',
+           'add_config_args', 'args_overrides', 'add_common_args', 'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
 def choice(default,   # the default value (a str, or a list whose items are each checked)
@@ -197,11 +197,14 @@ class TrainConfig:
 # %% ../nbs/00_config.ipynb #b0517d69
 @dataclass
 class EvalConfig:
-    "Perplexity per source/topic and lm-eval tasks."
+    "Held-out perplexity (pooled, natural and mixture-matched, micro and macro) and lm-eval tasks."
     split: str = 'test'
     batch_size: int = 16
-    max_batches: int = 0  # 0 = the whole split
-    tasks: list = field(default_factory=lambda: ['toremi_continuation'])  # lm-eval tasks (local YAMLs or standard names)
+    max_batches: int = 0  # 0 = the whole split; else a seeded subset of max_batches x batch_size rows
+    subset: str = choice('random', 'random', 'stratified')  # rows of that subset: seeded random, or the same number per source
+    subset_seed: int = 0
+    tasks: list = field(default_factory=lambda: ['toremi_continuation', 'toremi_cloze'])  # lm-eval tasks (local YAMLs or standard names)
+    task_examples: int = 1000  # items per generated local task (continuation, cloze, per-source perplexity)
     num_fewshot: int = 0
     limit: int = 0  # lm-eval examples per task (0 = all)
 
@@ -214,13 +217,20 @@ class NoiseConfig:
     fraction: float = 1.0  # share of that topic's rows to corrupt
 
 # %% ../nbs/00_config.ipynb #9966cd43
+BASELINES = ('stratified-source', 'stratified-topic', 'temperature-source', 'temperature-topic', 'doremi-topic', 'odm-source', 'odm-topic')  # <strategy>-<domain>
+ABLATIONS = ('renormalized', 'switch-50', 'switch-75', 'switch-87.5', 'w_max-2', 'update-half', 'update-double')  # ToReMi variants (toremi.study.ablation_changes)
+
 @dataclass
 class StudyConfig:
-    "Which runs the study makes."
+    "Which runs the study makes: `toremi study` the core, `toremi study-extra` the extra baselines and the ToReMi ablations."
     strategies: list = choice(['uniform', 'toremi', 'loss', 'doremi'], *STRATEGY_NAMES)
     seeds: list = field(default_factory=lambda: [0, 1, 2])
     noise: bool = True  # also run the noise-injection experiment (uniform and toremi on data with one topic corrupted)
     noise_kinds: list = choice(['char_shuffle', 'word_shuffle'], *NOISE_KINDS)  # one noise experiment per kind
+    baselines: list = choice(list(BASELINES), *BASELINES)  # extra baselines: a static mixture or a domain method over sources or topics
+    ablations: list = choice(list(ABLATIONS), *ABLATIONS)  # ToReMi variants beside the faithful one of the core study
+    jobs: int = 1  # runs trained side by side, each on cores/jobs threads (1 = one after the other, in this process)
+    keep_checkpoints: bool = False  # keep a finished run's checkpoints/ (the study reads final/ only; GPT-2 124M checkpoints are 1.5 GB each)
 
 # %% ../nbs/00_config.ipynb #806db83a
 @dataclass

@@ -4,25 +4,74 @@
 
 # %% ../nbs/30_evaluate.ipynb #0f0371ee
 from __future__ import annotations
-import contextlib, dataclasses, fnmatch, json, math, os, re, sys, time
+import contextlib, dataclasses, fnmatch, json, logging, math, os, re, sys, time, warnings
 from collections import defaultdict
 from pathlib import Path
 import numpy as np, yaml
-from .core import DataError, StageError, RunDir, data_dir, fingerprint, get_logger, read_json, run_stage, sha256_json, write_json
+from .core import ConfigError, DataError, StageError, RunDir, data_dir, fingerprint, get_logger, read_json, run_stage, sha256_json, write_json
 from .config import Config
 
 # %% auto #0
-__all__ = ['EvalError', 'perplexity', 'continuation_examples', 'write_task_files', 'hf_offline', 'check_checkpoint',
-           'run_lm_eval', 'evaluate_run', 'parse_run_name', 'collect_results']
+__all__ = ['EvalError', 'eval_rows', 'token_shares', 'perplexity', 'continuation_examples', 'cloze_examples', 'write_task_files',
+           'hf_offline', 'quiet_lm_eval', 'check_checkpoint', 'run_lm_eval', 'eval_tasks', 'evaluate_run',
+           'parse_run_name', 'collect_results']
 
 # %% ../nbs/30_evaluate.ipynb #1b408602
 class EvalError(StageError):
     "Evaluation cannot run: a checkpoint lm-eval cannot load, a failed lm-eval run."
 
+# %% ../nbs/30_evaluate.ipynb #e7a10002
+def eval_rows(sources, # the `source` of every row of the split
+              max_rows: int = 0, # 0 = every row
+              subset: str = 'random', # 'random': seeded random rows; 'stratified': the same number of rows per source, as far as each has them
+              seed: int = 0,
+             ) -> np.ndarray:
+    "Sorted indices of the rows a held-out evaluation reads: all of them, or a seeded subset of `max_rows`."
+    n = len(sources)
+    if subset not in ('random', 'stratified'): raise ConfigError(f"eval.subset must be 'random' or 'stratified', got {subset!r}")
+    if not max_rows or max_rows >= n: return np.arange(n)
+    rng = np.random.default_rng(seed)
+    if subset == 'random': return np.sort(rng.choice(n, max_rows, replace=False))
+    src = np.asarray([str(s) for s in sources])
+    groups = sorted((rng.permutation(np.flatnonzero(src == s)) for s in np.unique(src)), key=len)
+    picked, left = [], max_rows
+    for i, g in enumerate(groups):  # smallest source first: what it cannot fill goes to the larger ones
+        take = min(len(g), left // (len(groups) - i))
+        picked.append(g[:take])
+        left -= take
+    return np.sort(np.concatenate(picked))
+
+# %% ../nbs/30_evaluate.ipynb #e7a10005
 def _group_name(col: str) -> str: return {'topics': 'topic', 'sources': 'source'}.get(col, col)
 
-def _summarise(total, groups) -> dict:
-    "Turn summed losses and token counts into perplexities, micro/macro averages and counts."
+def token_shares(dataset, # a split with `n_tokens` and the `by` columns
+                 by=('source', 'topics'), # a list-valued column splits a row's tokens evenly over its values
+                ) -> dict:
+    "Share of the split's target tokens per source and per topic: `{'source': {s: share}, 'topic': {t: share}}` (rows without a topic left out)."
+    n = np.maximum(np.asarray(dataset['n_tokens'], dtype=np.float64) - 1, 0)
+    out = {}
+    for col in by:
+        if col not in dataset.column_names: continue
+        acc = defaultdict(float)
+        for v, t in zip(dataset[col], n):
+            keys = list(v) if isinstance(v, (list, tuple)) else [v]
+            for k in keys: acc[k] += t / len(keys)
+        total = sum(acc.values())
+        out[_group_name(col)] = {k: acc[k] / total for k in sorted(acc, key=str)} if total else {}
+    return out
+
+# %% ../nbs/30_evaluate.ipynb #e7a10007
+def _mixture_ppl(losses: dict, # {group: mean loss}
+                 shares: dict, # {group: share}
+                ) -> tuple:
+    "(exp(Σ r_k·L_k / Σ r_k), Σ r_k) over the groups that have both a share and a loss; the second value is the share covered."
+    keys = [k for k in shares if k in losses and shares[k] > 0]
+    if not keys: return float('nan'), 0.0
+    r, L = np.array([shares[k] for k in keys]), np.array([losses[k] for k in keys])
+    return math.exp(float((r * L).sum() / r.sum())), float(r.sum())
+
+def _summarise(total, groups, mixtures: dict | None = None) -> dict:
+    "Perplexities overall, per group value, micro/macro per group, and re-weighted by `mixtures` ({'natural': shares, 'matched': shares})."
     loss, tok, rows = total
     out = dict(ppl=math.exp(loss / tok) if tok else float('nan'), loss=loss / tok if tok else float('nan'), tokens=int(tok), rows=int(rows))
     for col, g in groups.items():
@@ -32,20 +81,46 @@ def _summarise(total, groups) -> dict:
         if kept:
             out[f'ppl/micro/{name}'] = math.exp(sum(v[0] for v in kept.values()) / sum(v[1] for v in kept.values()))
             out[f'ppl/macro/{name}'] = math.exp(float(np.mean([v[0] / v[1] for v in kept.values()])))
+        for mix, shares in (mixtures or {}).items():
+            if name not in shares: continue
+            out[f'ppl/{mix}/{name}'], out[f'coverage/{mix}/{name}'] = _mixture_ppl({k: l / t for k, (l, t, r) in kept.items()}, shares[name])
         if None in g: out[f'tokens/no_{name}'] = int(g[None][1])
     return out
 
 # %% ../nbs/30_evaluate.ipynb #720cc053
+def _row_losses(model, ids, lens, pad_id: int, device):
+    "Summed cross-entropy and target count of every row of one batch (right-padded; padding excluded)."
+    import torch, torch.nn.functional as F
+    T = max(lens, default=0)
+    if T < 2: return [0.0] * len(ids), [0] * len(ids)
+    x = torch.full((len(ids), T), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), T), dtype=torch.long)
+    for j, (seq, n) in enumerate(zip(ids, lens)):
+        x[j, :n] = torch.as_tensor(seq[:n])
+        mask[j, :n] = 1
+    x, mask = x.to(device), mask.to(device)
+    logits = model(input_ids=x, attention_mask=mask).logits.float()
+    valid = mask[:, 1:].bool()
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), reduction='none').view(len(ids), T - 1)
+    return torch.where(valid, ce, 0.).sum(1).double().cpu().tolist(), valid.sum(1).cpu().tolist()
+
+def _values(v) -> list:
+    "The group keys of one cell: the items of a list-valued cell (None when empty), else the value."
+    return (list(v) or [None]) if isinstance(v, (list, tuple)) else [v]
+
 def perplexity(model, # a causal LM returning `.logits` (Hugging Face style)
                dataset, # `datasets.Dataset` with `input_ids` (and `n_tokens`) plus the `by` columns (contract 4)
                tokenizer=None, # used only for its `pad_token_id` (any pad id gives the same answer)
                batch_size: int = 16,
-               max_batches: int = 0, # 0 = the whole dataset
+               max_batches: int = 0, # 0 = the whole dataset; else a seeded subset of max_batches x batch_size rows
                by=('source', 'topics'), # columns to group by; a list-valued column counts a row once per value
                device=None, # default: the model's device
+               subset: str = 'random', # how the `max_batches` subset is drawn (`eval_rows`)
+               seed: int = 0, # seed of that subset
+               matched: dict | None = None, # training token shares (`token_shares` of the train split): adds `ppl/matched/...`
               ) -> dict:
-    "Token-weighted perplexity overall and per group: `exp(total loss / total target tokens)`, padding excluded."
-    import torch, torch.nn.functional as F
+    "Token-weighted perplexity overall and per group: `exp(total loss / total target tokens)`, padding excluded; natural and mixture-matched re-weightings."
+    import torch
     cols = dataset.column_names
     if 'input_ids' not in cols: raise DataError(f"perplexity: the dataset has no 'input_ids' column (columns: {cols}); pass a tokenized split (contract 3/4)")
     missing = [c for c in by if c not in cols]
@@ -54,47 +129,50 @@ def perplexity(model, # a causal LM returning `.logits` (Hugging Face style)
     pad_id = getattr(tokenizer, 'pad_token_id', None)
     pad_id = 0 if pad_id is None else pad_id
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    rows = eval_rows(dataset['source'] if 'source' in cols else [''] * len(dataset), max_batches * batch_size, subset, seed)
     ds = dataset.select_columns(['input_ids'] + [c for c in ('n_tokens', *by) if c in cols])
-    n_batches = math.ceil(len(ds) / batch_size)
-    if max_batches: n_batches = min(n_batches, max_batches)
+    if len(rows) < len(ds): ds = ds.select(rows)
+    mixtures = dict(natural=token_shares(dataset, by) if 'n_tokens' in cols else {}, **({'matched': matched} if matched else {}))
     total = [0.0, 0, 0]
     groups = {c: defaultdict(lambda: [0.0, 0, 0]) for c in by}
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     try:
         with torch.no_grad():
-            for b in range(n_batches):
-                rows = ds[b * batch_size:(b + 1) * batch_size]
-                ids = rows['input_ids']
-                lens = rows['n_tokens'] if 'n_tokens' in rows else [len(x) for x in ids]
+            for start in range(0, len(ds), batch_size):
+                batch = ds[start:start + batch_size]
+                ids = batch['input_ids']
+                lens = batch['n_tokens'] if 'n_tokens' in batch else [len(x) for x in ids]
                 for j, (x, n) in enumerate(zip(ids, lens)):
-                    if not 0 <= n <= len(x): raise DataError(f"perplexity: row {b * batch_size + j} has n_tokens={n} but {len(x)} input_ids; fix the sample stage output")
-                T = max(lens) if lens else 0
-                if T >= 2:
-                    x = torch.full((len(ids), T), pad_id, dtype=torch.long)
-                    mask = torch.zeros((len(ids), T), dtype=torch.long)
-                    for j, (seq, n) in enumerate(zip(ids, lens)):
-                        x[j, :n] = torch.as_tensor(seq[:n]); mask[j, :n] = 1
-                    x, mask = x.to(device), mask.to(device)
-                    logits = model(input_ids=x, attention_mask=mask).logits.float()
-                    valid = mask[:, 1:].bool()
-                    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), x[:, 1:].reshape(-1), reduction='none').view(len(ids), T - 1)
-                    row_loss = torch.where(valid, ce, 0.).sum(1).double().cpu().tolist()
-                    row_tok = valid.sum(1).cpu().tolist()
-                else: row_loss, row_tok = [0.0] * len(ids), [0] * len(ids)
-                for j, (l, t) in enumerate(zip(row_loss, row_tok)):
-                    total[0] += l; total[1] += t; total[2] += 1
-                    for c in by:
-                        v = rows[c][j]
-                        for k in ((v or [None]) if isinstance(v, (list, tuple)) else [v]):
-                            g = groups[c][k]; g[0] += l; g[1] += t; g[2] += 1
+                    if not 0 <= n <= len(x): raise DataError(f"perplexity: row {int(rows[start + j])} has n_tokens={n} but {len(x)} input_ids; fix the sample stage output")
+                for j, (l, t) in enumerate(zip(*_row_losses(model, ids, lens, pad_id, device))):
+                    for acc in [total] + [groups[c][k] for c in by for k in _values(batch[c][j])]:
+                        acc[0] += l
+                        acc[1] += t
+                        acc[2] += 1
     finally: model.train(was_training)
-    return _summarise(total, groups)
+    return _summarise(total, groups, mixtures)
 
 # %% ../nbs/30_evaluate.ipynb #ac382c9e
 _EOS_RE = re.compile(r'<\|endoftext\|>')
 
 def _slug(s: str) -> str: return re.sub(r'[^a-z0-9_]+', '_', str(s).lower()).strip('_') or 'none'
 
+def _token_counter(tokenizer):
+    "Number of tokens of a text under `tokenizer` (None: its number of words)."
+    if tokenizer is None: return lambda s: len(s.split())
+    return lambda s: len(tokenizer(s, add_special_tokens=False)['input_ids'])
+
+def _fit(text: str, spans: list, start: int, stop: int, budget: int, count, lead: str = '') -> int:
+    "The most words `spans[start:stop]` whose text (after `lead`) has at most `budget` tokens (binary search; tokens grow with words)."
+    lo, hi = 0, max(stop - start, 0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(lead + text[spans[start][0]:spans[start + mid - 1][1]]) <= budget: lo = mid
+        else: hi = mid - 1
+    return lo
+
+# %% ../nbs/30_evaluate.ipynb #e7a1000b
 def continuation_examples(rows, # dicts with `text` and `doc_id` (plus `id`, `source`)
                           n_choices: int = 4, # true continuation + n_choices-1 distractors
                           seed: int = 0,
@@ -102,34 +180,73 @@ def continuation_examples(rows, # dicts with `text` and `doc_id` (plus `id`, `so
                           cont_words: int = 16, # at most this many words per continuation
                           min_words: int = 8, # windows with fewer words are skipped
                           max_examples: int = 1000,
+                          tokenizer=None, # with `max_tokens`: every item fits the model's context
+                          max_tokens: int = 0, # the model's context; context gets 3/4 of it, each choice the last quarter
                          ) -> list:
     "Multiple-choice examples: a window's first words as context; its true continuation among continuations of other documents."
-    rng = np.random.default_rng(seed)
+    rng, count = np.random.default_rng(seed), _token_counter(tokenizer)
+    cont_budget = max(4, max_tokens // 4) if max_tokens else 10**9
+    ctx_budget = max_tokens - cont_budget if max_tokens else 10**9
+    order = rng.permutation(len(rows))[:4 * max_examples]   # enough candidates for the items and their distractors
     cands = []
-    for r in rows:
+    for i in sorted(order):
+        r = rows[i]
         text = _EOS_RE.sub('', r['text'])
         spans = [m.span() for m in re.finditer(r'\S+', text)]
         if len(spans) < min_words: continue
-        k = min(context_words, len(spans) // 2); c = min(cont_words, len(spans) - k)
+        k = _fit(text, spans, 0, min(context_words, len(spans) // 2), ctx_budget, count)
+        c = _fit(text, spans, k, min(k + cont_words, len(spans)), cont_budget, count, lead=' ') if k else 0
+        if k < min_words // 2 or c < 1: continue
         cands.append(dict(id=str(r.get('id', len(cands))), doc_id=str(r.get('doc_id', r.get('id', len(cands)))), source=str(r.get('source', '')),
                           context=text[:spans[k - 1][1]], continuation=text[spans[k][0]:spans[k + c - 1][1]]))
     docs = {c['doc_id'] for c in cands}
     if len(docs) < n_choices:
         raise DataError(f"continuation task: only {len(docs)} document(s) with >= {min_words} words in the held-out split, need {n_choices} "
                         "(one per choice); use a larger test split (sample.test_frac) or fewer choices")
-    order = rng.permutation(len(cands))[:max_examples]
     out = []
-    for i in order:
+    for i in rng.permutation(len(cands))[:max_examples]:
         ex = cands[i]
         others = [j for j in rng.permutation(len(cands)) if cands[j]['doc_id'] != ex['doc_id']]
         picked, seen = [], {ex['continuation']}
         for j in others:
-            if cands[j]['continuation'] not in seen: picked.append(cands[j]['continuation']); seen.add(cands[j]['continuation'])
+            if cands[j]['continuation'] not in seen:
+                picked.append(cands[j]['continuation'])
+                seen.add(cands[j]['continuation'])
             if len(picked) == n_choices - 1: break
         if len(picked) < n_choices - 1: continue
         label = int(rng.integers(n_choices))
         choices = picked[:label] + [ex['continuation']] + picked[label:]
         out.append(dict(id=ex['id'], source=ex['source'], context=ex['context'], choices=choices, label=label))
+    return out
+
+# %% ../nbs/30_evaluate.ipynb #e7a1000c
+_CLOZE_WORD = re.compile(r'([A-Za-z]{3,})[.,;:!?"\')\]]*')
+
+def cloze_examples(rows, # dicts with `text` (plus `id`, `source`)
+                   seed: int = 0,
+                   context_words: int = 64, # the target is one of the first context_words + 1 words of the window
+                   min_context_words: int = 8,
+                   max_examples: int = 1000,
+                   tokenizer=None, # with `max_tokens`: every passage fits the model's context
+                   max_tokens: int = 0,
+                  ) -> list:
+    "LAMBADA-style items: a held-out window up to a target word as `context`, `' ' + word` as `target`; the word occurs earlier in the passage."
+    rng, count = np.random.default_rng(seed), _token_counter(tokenizer)
+    budget = max_tokens or 10**9
+    out = []
+    for i in rng.permutation(len(rows)):
+        if len(out) == max_examples: break
+        r = rows[i]
+        text = _EOS_RE.sub('', r['text'])
+        words = [(m.span(), m.group()) for m in re.finditer(r'\S+', text)]
+        seen = [w for _, w in words]
+        for j in range(min(len(words) - 1, context_words), min_context_words - 1, -1):   # the last fitting target first
+            m = _CLOZE_WORD.fullmatch(words[j][1])
+            if not m or not any(m.group(1) in w for w in seen[:j]): continue
+            context, target = text[:words[j][0][0]].rstrip(), ' ' + m.group(1)
+            if count(context + target) <= budget:
+                out.append(dict(id=str(r.get('id', i)), source=str(r.get('source', '')), context=context, target=target))
+                break
     return out
 
 # %% ../nbs/30_evaluate.ipynb #9e2e5fbb
@@ -141,6 +258,15 @@ def _template(name: str) -> dict:
 def _write_jsonl(rows, path):
     with open(path, 'w', encoding='utf-8') as f:
         for r in rows: f.write(json.dumps(r, ensure_ascii=False) + '\n')
+
+def _write_task(out_dir: Path, final: Path, template: str, name: str, rows: list) -> str:
+    "One local task: `<name>.jsonl` and `<name>.yaml` (from `template`, with the absolute path of the data)."
+    _write_jsonl(rows, out_dir/f'{name}.jsonl')
+    y = _template(template)
+    y['task'] = name
+    y['dataset_kwargs']['data_files']['test'] = str(final/f'{name}.jsonl')
+    (out_dir/f'{name}.yaml').write_text(yaml.safe_dump(y, sort_keys=False), encoding='utf-8')
+    return name
 
 def _heldout(src, split: str = 'test'):
     "The held-out `datasets.Dataset` named by a Config (annotated, else noised, else sample), a DatasetDict or a Dataset."
@@ -165,29 +291,27 @@ def write_task_files(src, # a Config (its run's held-out split), a DatasetDict (
                      n_choices: int = 4,
                      seed: int = 0, # fixed by default so every run is scored on the same questions
                      max_examples: int = 1000, # per task
+                     tokenizer=None, # with `max_tokens`: continuation and cloze items fit the model's context
+                     max_tokens: int = 0,
                     ) -> list:
-    "Write local lm-eval tasks (`toremi_ppl_<source>` rolling perplexity, `toremi_continuation` multiple choice); return their names."
+    "Write local lm-eval tasks (`toremi_ppl_<source>` rolling perplexity, `toremi_continuation` multiple choice, `toremi_cloze` last word); return their names."
     ds = _heldout(src, split)
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     final = Path(final_dir or out_dir).resolve()
     rows = ds.select_columns([c for c in ('id', 'doc_id', 'source', 'text') if c in ds.column_names]).to_list()
-    names = []
-    by_source = defaultdict(list)
+    by_source, names = defaultdict(list), []
     for r in rows:
         text = _EOS_RE.sub('', r['text'])
         if text.strip(): by_source[r['source']].append(dict(id=r.get('id', ''), source=r['source'], text=text))
     rng = np.random.default_rng(seed)
     for s, docs in sorted(by_source.items()):
-        name = f'toremi_ppl_{_slug(s)}'
         if len(docs) > max_examples: docs = [docs[i] for i in sorted(rng.choice(len(docs), max_examples, replace=False))]
-        _write_jsonl(docs, out_dir/f'{name}.jsonl')
-        y = _template('toremi_ppl'); y['task'] = name; y['dataset_kwargs']['data_files']['test'] = str(final/f'{name}.jsonl')
-        (out_dir/f'{name}.yaml').write_text(yaml.safe_dump(y, sort_keys=False), encoding='utf-8'); names.append(name)
-    exs = continuation_examples(rows, n_choices=n_choices, seed=seed, max_examples=max_examples)
-    _write_jsonl(exs, out_dir/'toremi_continuation.jsonl')
-    y = _template('toremi_continuation'); y['dataset_kwargs']['data_files']['test'] = str(final/'toremi_continuation.jsonl')
-    (out_dir/'toremi_continuation.yaml').write_text(yaml.safe_dump(y, sort_keys=False), encoding='utf-8')
-    return names + ['toremi_continuation']
+        names.append(_write_task(out_dir, final, 'toremi_ppl', f'toremi_ppl_{_slug(s)}', docs))
+    fit = dict(seed=seed, max_examples=max_examples, tokenizer=tokenizer, max_tokens=max_tokens)
+    names.append(_write_task(out_dir, final, 'toremi_continuation', 'toremi_continuation', continuation_examples(rows, n_choices=n_choices, **fit)))
+    names.append(_write_task(out_dir, final, 'toremi_cloze', 'toremi_cloze', cloze_examples(rows, **fit)))
+    return names
 
 # %% ../nbs/30_evaluate.ipynb #c312b890
 _OFFLINE_VARS = ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE', 'TRANSFORMERS_OFFLINE')
@@ -208,6 +332,31 @@ def hf_offline():
         for k, v in old_env.items():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
+
+_QUIET_LOGGERS = ('lm_eval', 'lm-eval', 'transformers', 'datasets', 'accelerate', 'huggingface_hub', 'evaluate')
+
+@contextlib.contextmanager
+def quiet_lm_eval():
+    "Inside the block lm-eval, transformers and datasets show only errors: their warnings, info lines and progress bars are held back (an exception prints the last of them)."
+    import io, datasets
+    from transformers.utils import logging as hf_logging
+    old = {n: logging.getLogger(n).level for n in _QUIET_LOGGERS}
+    bars = (datasets.is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled())
+    for n in _QUIET_LOGGERS: logging.getLogger(n).setLevel(logging.ERROR)
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    held = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(held):  # lm-eval's tqdm bars write to sys.stderr
+            warnings.simplefilter('ignore')
+            yield
+    except BaseException:
+        print(held.getvalue()[-4000:], file=sys.stderr)
+        raise
+    finally:
+        for n, level in old.items(): logging.getLogger(n).setLevel(level)
+        if bars[0]: datasets.enable_progress_bars()
+        if bars[1]: hf_logging.enable_progress_bar()
 
 _WEIGHTS = ('model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json')
 _TOKENIZER = ('tokenizer.json', 'vocab.json', 'tokenizer.model')
@@ -279,7 +428,7 @@ def run_lm_eval(checkpoint_dir, # a `save_pretrained` folder with model and toke
         if hits: wanted += [h for h in hits if h not in wanted]
         else: standard.append(t)
     absent, reasons = [], {}
-    with hf_offline():
+    with hf_offline(), quiet_lm_eval():
         if standard:
             tm = _task_manager(task_dir, defaults=True)
             for t in standard:
@@ -310,13 +459,31 @@ def _eval_data(rd: RunDir) -> Path:
         if p.exists(): return p
     raise StageError(f"evaluate: neither {rd.annotated} nor {rd.noised} exists; run `toremi annotate` first")
 
+def eval_tasks(cfg: Config,
+               tokenizer, # the tokenizer of the checkpoints (items are cut to fit in its tokens)
+               max_tokens: int, # the checkpoints' context (`n_positions`)
+               force: bool = False,
+              ) -> Path:
+    "The study's local lm-eval tasks in `RunDir.eval/tasks`: a stage made once from the held-out split and shared by every run."
+    import datasets
+    rd = RunDir(cfg.run_dir)
+    data, tdir = _eval_data(rd), rd.eval/'tasks'
+    tcfg = dict(split=cfg.eval.split, n_choices=4, seed=0, max_examples=cfg.eval.task_examples, max_tokens=int(max_tokens))
+    def make(tmp: Path) -> dict:
+        ds = _heldout(datasets.load_from_disk(str(data)), cfg.eval.split)
+        names = write_task_files(ds, tmp, final_dir=tdir, tokenizer=tokenizer, **{k: v for k, v in tcfg.items() if k != 'split'})
+        return dict(tasks=names, items={n: sum(1 for _ in open(tmp/f'{n}.jsonl', encoding='utf-8')) for n in names})
+    run_stage('eval_tasks', tdir, tcfg, make, inputs=[data.resolve()], force=force, log=get_logger('toremi.evaluate'))
+    return tdir
+
+# %% ../nbs/30_evaluate.ipynb #e7a1000e
 def evaluate_run(cfg: Config,
                  run_path=None, # a run folder; default RunDir(cfg.run_dir).run(cfg.train.strategy, cfg.seed, tag)
                  force: bool = False,
                  tag: str = '', # run-name tag when `run_path` is not given (e.g. 'noise')
                  device=None, # default 'cuda' when available else 'cpu'
                 ) -> Path:
-    "Perplexity on `cfg.eval.split` and lm-eval `cfg.eval.tasks` for the run's `final/` checkpoint -> `<run>/eval.json`."
+    "Perplexity on `cfg.eval.split` (pooled, natural, mixture-matched, macro) and lm-eval `cfg.eval.tasks` for the run's `final/` -> `<run>/eval.json`."
     import datasets, torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     log, rd = get_logger('toremi.evaluate'), RunDir(cfg.run_dir)
@@ -330,31 +497,35 @@ def evaluate_run(cfg: Config,
         try: old = read_json(out)
         except Exception: old = {}
         if old.get('meta', {}).get('key') == key:
-            log.info(f"evaluate: {out} is up to date (same eval config, checkpoint and data); pass force=True / --force to rerun"); return out
+            log.info(f"evaluate: {out} is up to date (same eval config, checkpoint and data); pass force=True / --force to rerun")
+            return out
     t0 = time.time()
     dd = datasets.load_from_disk(str(data))
     if cfg.eval.split not in dd: raise DataError(f"evaluate: split '{cfg.eval.split}' is not in {data} (splits: {list(dd)}); set eval.split")
     ds = dd[cfg.eval.split]
+    by = [c for c in ('source', 'topics') if c in ds.column_names]
+    matched = token_shares(dd['train'], by) if 'train' in dd else None
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    with hf_offline():
-        model = AutoModelForCausalLM.from_pretrained(str(final)).to(device); tok = AutoTokenizer.from_pretrained(str(final))
-    res = perplexity(model, ds, tok, batch_size=cfg.eval.batch_size, max_batches=cfg.eval.max_batches,
-                     by=[c for c in ('source', 'topics') if c in ds.column_names], device=device)
+    with hf_offline(), quiet_lm_eval():
+        model = AutoModelForCausalLM.from_pretrained(str(final)).to(device)
+        tok = AutoTokenizer.from_pretrained(str(final))
+    res = perplexity(model, ds, tok, batch_size=cfg.eval.batch_size, max_batches=cfg.eval.max_batches, by=by, device=device,
+                     subset=cfg.eval.subset, seed=cfg.eval.subset_seed, matched=matched)
+    n_positions = model.config.n_positions
     del model
-    lm = {'absent': [], 'absent_reasons': {}}
+    lm, tdir = {'absent': [], 'absent_reasons': {}}, None
     if cfg.eval.tasks:
-        tdir = rd.eval/'tasks'
-        tcfg = dict(split=cfg.eval.split, n_choices=4, seed=0, max_examples=1000)
-        run_stage('eval_tasks', tdir, tcfg, lambda tmp: {'tasks': write_task_files(ds, tmp, final_dir=tdir, **{k: v for k, v in tcfg.items() if k != 'split'})},
-                  inputs=[data], log=log)
+        tdir = eval_tasks(cfg, tok, n_positions)
         lm = run_lm_eval(final, cfg.eval.tasks, tdir, num_fewshot=cfg.eval.num_fewshot, limit=cfg.eval.limit or None,
                          batch_size=cfg.eval.batch_size, device=device)
     result = dict(run=run.name, checkpoint=str(final), split=cfg.eval.split, **res,
                   lm_eval={k: v for k, v in lm.items() if k not in ('absent', 'absent_reasons')},
-                  lm_eval_absent=lm['absent'], lm_eval_absent_reasons=lm['absent_reasons'],
+                  lm_eval_absent=lm['absent'], lm_eval_absent_reasons=lm['absent_reasons'], task_dir=str(tdir) if tdir else None,
+                  shares=dict(natural=token_shares(ds, by), matched=matched),
                   meta=dict(key=key, config=config, inputs=inputs, seconds=round(time.time() - t0, 3), finished=time.strftime('%Y-%m-%dT%H:%M:%S')))
     write_json(result, out)
-    log.info(f"evaluate: {run.name}: ppl {res['ppl']:.3f} on {res['tokens']} tokens; lm-eval {sorted(result['lm_eval'])} -> {out}")
+    log.info(f"evaluate: {run.name}: ppl {res['ppl']:.3f} on {res['tokens']} tokens; lm-eval {sorted(result['lm_eval'])}"
+             f"{f' (task files in {tdir})' if tdir else ''} -> {out}")
     return out
 
 # %% ../nbs/30_evaluate.ipynb #496f63a6

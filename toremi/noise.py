@@ -118,8 +118,9 @@ def noise_rows(dataset, # the train split
 def inject_noise(cfg: Config, force: bool = False,
                  seed: int = 0, # which rows and how they are corrupted (kept apart from cfg.seed on purpose)
                  token_p: float = 1.0, # random_token: chance that each token of a chosen row is replaced
+                 out=None, # where the noised copy goes (default `RunDir.noised`; the study keeps one per kind)
                 ) -> Path:
-    "Stage: `RunDir.annotated` with a seeded fraction of one topic's train rows corrupted -> `RunDir.noised` (+ `noised_ids.json`)."
+    "Stage: `RunDir.annotated` with a seeded fraction of one topic's train rows corrupted -> `out` (+ `noised_ids.json`)."
     import datasets
     from transformers import AutoTokenizer
     rd, log = RunDir(cfg.run_dir), get_logger('toremi.noise')
@@ -133,22 +134,23 @@ def inject_noise(cfg: Config, force: bool = False,
         if 'train' not in dd: raise DataError(f"{rd.annotated} has no 'train' split (splits: {list(dd)}); re-run `toremi annotate`")
         tok = AutoTokenizer.from_pretrained(str(rd.tokenizer))
         topic = pick_topic(dd['train'], cfg.noise.topic)
-        out, scratch = {}, tempfile.TemporaryDirectory(prefix='.noise-', dir=rd.root)
+        splits, scratch = {}, tempfile.TemporaryDirectory(prefix='.noise-', dir=rd.root)
         with scratch:  # the mapped train table is written here, not into the annotated input
             for split, ds in dd.items():
-                if split == 'train': out[split], chosen, n_cand = noise_rows(ds, topic, cfg.noise.kind, cfg.noise.fraction, tok, seed=seed,
+                if split == 'train': splits[split], chosen, n_cand = noise_rows(ds, topic, cfg.noise.kind, cfg.noise.fraction, tok, seed=seed,
                                                                               token_p=token_p, cache_file=Path(scratch.name)/'train.arrow')
-                else: out[split] = ds.add_column('noised', [False] * len(ds))
-            datasets.DatasetDict(out).save_to_disk(str(tmp))
+                else: splits[split] = ds.add_column('noised', [False] * len(ds))
+            datasets.DatasetDict(splits).save_to_disk(str(tmp))
         for f in ('topics.json',):
             if (rd.annotated/f).exists(): (tmp/f).write_bytes((rd.annotated/f).read_bytes())
-        ids = list(out['train'].select(chosen)['id']) if chosen else []
+        ids = list(splits['train'].select(chosen)['id']) if chosen else []
         counts = dict(topic=topic, requested_topic=cfg.noise.topic, kind=cfg.noise.kind, fraction=cfg.noise.fraction, seed=seed,
-                      candidates=n_cand, noised=len(chosen), train_rows=len(out['train']),
+                      candidates=n_cand, noised=len(chosen), train_rows=len(splits['train']),
                       tokens_before=int(sum(dd['train'].select(chosen)['n_tokens'])) if chosen else 0,
-                      tokens_after=int(sum(out['train'].select(chosen)['n_tokens'])) if chosen else 0)
+                      tokens_after=int(sum(splits['train'].select(chosen)['n_tokens'])) if chosen else 0)
         write_json(dict(counts, token_p=token_p, rows=chosen, ids=ids), tmp/'noised_ids.json')
         if not chosen: log.warning(f"noise: no row corrupted ({n_cand} rows carry '{topic}', fraction {cfg.noise.fraction})")
         return counts
-    run_stage('noise', rd.noised, config, build, inputs=[rd.annotated, rd.tokenizer], force=force, log=log)
-    return rd.noised
+    out = Path(out) if out else rd.noised
+    run_stage('noise', out, config, build, inputs=[rd.annotated.resolve(), rd.tokenizer.resolve()], force=force, log=log)  # absolute: `unpack` re-points them
+    return out

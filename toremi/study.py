@@ -4,23 +4,116 @@
 
 # %% ../nbs/50_study.ipynb #5a269c4d
 from __future__ import annotations
-import copy, dataclasses, json, os, re, time
+import copy, dataclasses, json, multiprocessing, os, re, shutil, time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
-import numpy as np, pandas as pd
+from typing import Callable
+import numpy as np, pandas as pd, yaml
 from .core import *
 from .config import *
-from .evaluate import parse_run_name, collect_results
+from .evaluate import _flat_eval, parse_run_name
 
 # %% auto #0
-__all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'STUDY_NOTEBOOKS', 'read_jsonl', 'list_runs', 'load_curves', 'load_weights',
-           'seed_spread', 'steps_to_target', 'plot_mean_band', 'note_missing', 'save_figure', 'with_changes', 'prepare',
-           'run_study', 'write_results', 'study_notebook_dir', 'run_figures']
+__all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'IGNORED_KEYS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path',
+           'doremi_weights_path', 'with_changes', 'baseline_changes', 'ablation_changes', 'PlannedRun', 'plan_runs',
+           'read_jsonl', 'list_runs', 'config_differences', 'run_status', 'study_runs', 'usable', 'load_curves',
+           'load_weights', 'load_mixture', 'load_evals', 'study_inputs', 'seed_spread', 'steps_to_target',
+           'compare_to_baseline', 'plot_mean_band', 'note_missing', 'save_figure', 'save_table', 'mean_pm',
+           'markdown_table', 'Job', 'run_jobs', 'prepare', 'doremi_chain', 'study_jobs', 'run_study', 'write_results',
+           'study_notebook_dir', 'run_figures']
 
 # %% ../nbs/50_study.ipynb #182961c7
 from .strategies import STRATEGIES
 STRATEGY_ORDER = list(STRATEGIES)  # the registry's order: uniform first, the baseline of every comparison
 STRATEGY_COLORS = {'uniform': '#4d4d4d', 'toremi': '#d1495b', 'loss': '#00798c', 'doremi': '#edae49',
-                   'odm': '#66a182', 'toremi+loss': '#8e5ea2'}
+                   'odm': '#66a182', 'toremi+loss': '#8e5ea2', 'stratified': '#2e4057', 'temperature': '#8d96a3'}
+
+# %% ../nbs/50_study.ipynb #b1a20001
+def resolve_run_dir(run_dir) -> Path:
+    "The absolute run directory a study notebook reads: a relative one is taken from the checkout's root (where `make` runs), not from the notebook's folder."
+    p = Path(run_dir).expanduser()
+    return p if p.is_absolute() else (PKG_DIR.parent/p).resolve()
+
+def noised_path(cfg: Config, kind: str) -> Path:
+    "Where the study keeps the noised copy of the data for one noise kind (`<run_dir>/noised-<kind>`)."
+    return RunDir(cfg.run_dir).root/f'noised-{kind}'
+
+def doremi_weights_path(cfg: Config, domain: str) -> Path:
+    "The averaged DoReMi domain weights over `domain` ('source' or 'topic'), from the proxy of the study's first seed."
+    return RunDir(cfg.run_dir).train/f'doremi-weights-{domain}-s{cfg.study.seeds[0]}.json' 
+
+# %% ../nbs/50_study.ipynb #c47d0a10
+def with_changes(cfg: Config, **sections) -> Config:
+    "A deep copy of `cfg` with top-level fields or section fields replaced: `with_changes(cfg, seed=1, train=dict(strategy='loss'))`."
+    new = copy.deepcopy(cfg)
+    for k, v in sections.items():
+        if isinstance(v, dict):
+            sec = getattr(new, k)
+            for kk, vv in v.items():
+                if isinstance(vv, dict): setattr(sec, kk, dataclasses.replace(getattr(sec, kk), **vv))
+                else: setattr(sec, kk, vv)
+        else: setattr(new, k, v)
+    return new
+
+# %% ../nbs/50_study.ipynb #b1a20003
+def baseline_changes(name: str) -> tuple:
+    "(strategy, train-section changes) of a baseline `<strategy>-<domain>`: `stratified-topic` samples every first topic equally."
+    strategy, _, domain = name.rpartition('-')
+    section = {'stratified': 'mixture', 'temperature': 'mixture', 'doremi': 'doremi', 'odm': 'odm'}.get(strategy)
+    if section is None or domain not in DOMAIN_KINDS: raise ConfigError(f"study.baselines: {name!r} is not <strategy>-<domain> with a strategy of stratified, temperature, doremi, odm and a domain of {', '.join(DOMAIN_KINDS)}")
+    return strategy, {section: dict(domain=domain)}
+
+def ablation_changes(cfg: Config, name: str) -> dict:
+    "The `train.toremi` changes of a ToReMi ablation (names in `config.ABLATIONS`), against the study's faithful ToReMi."
+    t = cfg.train
+    switch = lambda frac: dict(switch='step', switch_step=max(1, round(frac * t.max_steps)))
+    table = {'renormalized': dict(renormalize=True), 'switch-50': switch(.5), 'switch-75': switch(.75), 'switch-87.5': switch(.875),
+             'w_max-2': dict(w_max=2.0), 'update-half': dict(update_every=max(1, t.toremi.update_every // 2)),
+             'update-double': dict(update_every=2 * t.toremi.update_every)}
+    if name not in table: raise ConfigError(f"study.ablations: unknown ablation {name!r}; choose from {', '.join(table)}")
+    return table[name]
+
+# %% ../nbs/50_study.ipynb #b1a20005
+@dataclass
+class PlannedRun:
+    "One training run of a study: its folder, its config, the data it reads and what must be made first."
+    name: str  # folder name under `<run_dir>/train`
+    part: str  # 'core' (`toremi study`) or 'extra' (`toremi study-extra`)
+    group: str  # 'strategy', 'noise', 'baseline' or 'ablation'
+    label: str  # its name in tables and figures: 'toremi', 'stratified-topic', 'toremi w_max-2'
+    seed: int
+    cfg: Config  # the run's config (the trainer saves it as the run's config.yaml)
+    data: str = ''  # '' = the annotated data; else the path of a noised copy
+    needs: str = ''  # the DoReMi domain weights ('source' or 'topic') it samples with, made first
+    @property
+    def strategy(self) -> str: return self.cfg.train.strategy
+    @property
+    def tag(self) -> str: return parse_run_name(self.name)[1]
+
+def plan_runs(cfg: Config, part: str = 'core') -> list:
+    "Every run of the study's `part` ('core', 'extra' or 'all') in training order: the one list the driver trains and the readers read."
+    if part == 'all': return plan_runs(cfg, 'core') + plan_runs(cfg, 'extra')
+    if part not in ('core', 'extra'): raise ConfigError(f"study part must be 'core', 'extra' or 'all', got {part!r}")
+    if not cfg.study.seeds: raise ConfigError("study.seeds is empty: name at least one seed")
+    rd, runs = RunDir(cfg.run_dir), []
+    def add(group, label, seed, strategy, tag='', base=cfg, data='', **train):
+        c = with_changes(base, seed=seed, train=dict(strategy=strategy, **train))
+        needs = c.train.doremi.domain if strategy == 'doremi' else ''
+        if needs: c.train.doremi_phase, c.train.doremi.weights = 'final', str(doremi_weights_path(cfg, needs))
+        runs.append(PlannedRun(rd.run(strategy, seed, tag).name, part, group, label, seed, c, data, needs))
+    for seed in cfg.study.seeds:
+        if part == 'core':
+            for s in cfg.study.strategies: add('strategy', s, seed, s)
+            for kind in cfg.study.noise_kinds if cfg.study.noise else []:
+                for s in ('uniform', 'toremi'):   # held-out perplexity only: the noise figure needs no lm-eval task
+                    add('noise', s, seed, s, f'noise-{kind}', with_changes(cfg, noise=dict(kind=kind), eval=dict(tasks=[])), str(noised_path(cfg, kind)))
+        else:
+            for b in cfg.study.baselines:
+                strategy, changes = baseline_changes(b)
+                add('baseline', b, seed, strategy, b.rpartition('-')[2], **changes)
+            for a in cfg.study.ablations: add('ablation', f'toremi {a}', seed, 'toremi', f'abl-{a}', toremi=ablation_changes(cfg, a))
+    return runs
 
 # %% ../nbs/50_study.ipynb #7612ddb8
 def read_jsonl(path) -> list:
@@ -37,7 +130,7 @@ def read_jsonl(path) -> list:
     return out
 
 def list_runs(run_dir) -> list:
-    "Every training run folder under `<run_dir>/train` with its parsed name."
+    "Every training run folder under `<run_dir>/train` with its parsed name (whatever study made it)."
     root = RunDir(run_dir).train
     if not root.is_dir(): return []
     runs = []
@@ -47,25 +140,131 @@ def list_runs(run_dir) -> list:
         if parsed: runs.append(dict(path=p, strategy=parsed[0], tag=parsed[1], seed=parsed[2]))
     return runs
 
-def load_curves(run_dir, split: str = 'validation') -> pd.DataFrame:
-    "All runs' `metrics.jsonl` records of one split as one long table with strategy, tag and seed."
-    frames = []
-    for r in list_runs(run_dir):
-        recs = [m for m in read_jsonl(r['path']/'metrics.jsonl') if m.get('split') == split]
-        if not recs: continue
-        df = pd.DataFrame(recs); df['strategy'], df['tag'], df['seed'] = r['strategy'], r['tag'], r['seed']
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=['step', 'tokens', 'loss', 'strategy', 'tag', 'seed'])
+# %% ../nbs/50_study.ipynb #b1a20008
+IGNORED_KEYS = ('run_dir', 'preset', 'study', 'eval', 'train.doremi.weights', 'train.doremi.reference', 'train.save_every',
+                'train.log_every', 'train.trackers', 'sample.num_proc', 'embed.batch_size')  # config keys that do not change what a run learns
 
-def load_weights(run_dir) -> pd.DataFrame:
-    "All runs' `weights.jsonl` as a long table: step, stage, name, weight, strategy, tag, seed."
+def _flat(d: dict, prefix: str = '') -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and not (k == 'ratios' and prefix == 'sample.'): out.update(_flat(v, f'{prefix}{k}.'))
+        else: out[f'{prefix}{k}'] = v
+    return out
+
+def config_differences(saved: dict, # the run's config.yaml
+                       planned: dict, # `config_dict` of the config the study plans for it
+                       ignore=IGNORED_KEYS,
+                      ) -> list:
+    "The keys where a run's saved config differs from the planned one, as `key: run value vs study value`."
+    a, b = _flat(saved or {}), _flat(planned)
+    keep = lambda k: not any(k == i or k.startswith(i + '.') for i in ignore)
+    return [f"{k}: {a.get(k, '(absent)')!r} vs {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b)) if keep(k) and a.get(k, '(absent)') != b.get(k, '(absent)')]
+
+# %% ../nbs/50_study.ipynb #b1a2000a
+def _last_step(path: Path) -> int:
+    recs = read_jsonl(path/'metrics.jsonl')
+    return max((int(r.get('step', 0)) for r in recs), default=0)
+
+def run_status(run: PlannedRun, folder: Path) -> dict:
+    "`status` of a planned run's folder ('ok', 'missing', 'unfinished', 'other config'), a `note` saying why, and whether its `eval.json` is current."
+    if not folder.is_dir(): return dict(status='missing', note=f'no folder {folder}', evaluated=False)
+    if not (folder/'config.yaml').is_file(): return dict(status='unfinished', note='no config.yaml (never started?)', evaluated=False)
+    diff = config_differences(yaml.safe_load((folder/'config.yaml').read_text(encoding='utf-8')), config_dict(run.cfg))
+    if diff: return dict(status='other config', note='; '.join(diff[:4]) + (f' (+{len(diff) - 4} more)' if len(diff) > 4 else ''), evaluated=False)
+    last = _last_step(folder)
+    if not (folder/'final'/'config.json').is_file() or last < run.cfg.train.max_steps:
+        return dict(status='unfinished', note=f'step {last} of {run.cfg.train.max_steps}', evaluated=False)
+    ev = folder/'eval.json'
+    try: evaluated = ev.is_file() and read_json(ev).get('meta', {}).get('config') == json.loads(json.dumps(dataclasses.asdict(run.cfg.eval)))
+    except ToremiError: evaluated = False
+    return dict(status='ok', note='' if evaluated else 'no current eval.json (run `toremi evaluate`)', evaluated=evaluated)
+
+# %% ../nbs/50_study.ipynb #b1a2000b
+def study_runs(run_dir, # the study's run directory (holds the study's config.yaml)
+               part: str = 'all', # 'core', 'extra' or 'all'
+               cfg: Config | None = None, # default: `<run_dir>/config.yaml`
+              ) -> pd.DataFrame:
+    "One row per planned run of `part` with its status, plus the folders the plan does not name (status 'not in the study')."
+    root = Path(run_dir)
+    if cfg is None:
+        if not (root/'config.yaml').is_file(): raise StageError(f"{root} is not a study run directory (no config.yaml): run `toremi study --run-dir {root}` first, or pass the right --run-dir")
+        cfg = load_config(root/'config.yaml')
+    cols = ['name', 'part', 'group', 'label', 'strategy', 'tag', 'seed', 'status', 'note', 'evaluated', 'path']
+    rows, planned = [], plan_runs(cfg, 'all')
+    for r in planned:
+        if part != 'all' and r.part != part: continue
+        p = root/'train'/r.name
+        rows.append(dict(name=r.name, part=r.part, group=r.group, label=r.label, strategy=r.strategy, tag=r.tag, seed=r.seed, path=str(p), **run_status(r, p)))
+    known = {r.name for r in planned} | {f'doremi-{ph}-s{cfg.study.seeds[0]}' for ph in ('reference', 'proxy')}
+    for f in list_runs(root):
+        if f['path'].name in known: continue
+        why = f"seed {f['seed']} is not in study.seeds {list(cfg.study.seeds)}" if f['seed'] not in cfg.study.seeds else 'not a run of this study'
+        rows.append(dict(name=f['path'].name, part='', group='', label='', strategy=f['strategy'], tag=f['tag'], seed=f['seed'],
+                         status='not in the study', note=why, evaluated=False, path=str(f['path'])))
+    return pd.DataFrame(rows, columns=cols)
+
+def usable(runs: pd.DataFrame) -> pd.DataFrame:
+    "The runs a figure may read: finished with the planned config."
+    return runs[runs.status == 'ok']
+
+# %% ../nbs/50_study.ipynb #b1a2000c
+def load_curves(runs: pd.DataFrame, split: str = 'validation') -> pd.DataFrame:
+    "The `metrics.jsonl` records of one split of the given runs as one long table with their label, group, strategy, tag and seed."
+    frames = []
+    for _, r in runs.iterrows():
+        recs = [{k: v for k, v in m.items() if not isinstance(v, dict)} for m in read_jsonl(Path(r.path)/'metrics.jsonl') if m.get('split') == split]
+        if recs: frames.append(pd.DataFrame(recs).assign(**{k: r[k] for k in ('label', 'group', 'strategy', 'tag', 'seed')}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=['step', 'tokens', 'loss', 'label', 'group', 'strategy', 'tag', 'seed'])
+
+def load_weights(runs: pd.DataFrame) -> pd.DataFrame:
+    "The `weights.jsonl` records of the given runs as a long table: step, stage, name, weight, label, group, strategy, tag, seed."
     rows = []
-    for r in list_runs(run_dir):
-        for rec in read_jsonl(r['path']/'weights.jsonl'):
+    for _, r in runs.iterrows():
+        for rec in read_jsonl(Path(r.path)/'weights.jsonl'):
             for name, w in (rec.get('weights') or {}).items():
-                rows.append(dict(step=rec.get('step'), stage=rec.get('stage'), name=name, weight=w,
-                                 strategy=r['strategy'], tag=r['tag'], seed=r['seed']))
-    return pd.DataFrame(rows, columns=['step', 'stage', 'name', 'weight', 'strategy', 'tag', 'seed'])
+                rows.append(dict(step=rec.get('step'), stage=rec.get('stage'), name=name, weight=w, **{k: r[k] for k in ('label', 'group', 'strategy', 'tag', 'seed')}))
+    return pd.DataFrame(rows, columns=['step', 'stage', 'name', 'weight', 'label', 'group', 'strategy', 'tag', 'seed'])
+
+def load_mixture(runs: pd.DataFrame) -> pd.DataFrame:
+    "The effective training mixture of the given runs (share of Σ w·n per source and per topic in every train log window) as a long table."
+    rows = []
+    for _, r in runs.iterrows():
+        for rec in read_jsonl(Path(r.path)/'metrics.jsonl'):
+            if rec.get('split') != 'train': continue
+            for kind in ('source', 'topic'):
+                for name, share in (rec.get(f'mix_{kind}') or {}).items():
+                    rows.append(dict(step=rec['step'], tokens=rec.get('tokens'), kind=kind, name=name, share=share, **{k: r[k] for k in ('label', 'group', 'seed')}))
+    return pd.DataFrame(rows, columns=['step', 'tokens', 'kind', 'name', 'share', 'label', 'group', 'seed'])
+
+# %% ../nbs/50_study.ipynb #b1a2000d
+def load_evals(runs: pd.DataFrame) -> pd.DataFrame:
+    "One row per given run: label, group, seed, the final validation loss (`val/loss`) and its current `eval.json` flattened."
+    rows = []
+    for _, r in runs.iterrows():
+        val = [m for m in read_jsonl(Path(r.path)/'metrics.jsonl') if m.get('split') == 'validation']
+        row = {k: r[k] for k in ('name', 'label', 'group', 'strategy', 'tag', 'seed')}
+        if val: row.update({f'val/{k}': v for k, v in val[-1].items() if k != 'split' and isinstance(v, (int, float))})
+        if r.get('evaluated', False): row.update(_flat_eval(read_json(Path(r.path)/'eval.json')))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else ['name', 'label', 'group', 'strategy', 'tag', 'seed'])
+
+# %% ../nbs/50_study.ipynb #b1a2001b
+def study_inputs(run_dir, # the study's run directory; a relative one is taken from the checkout's root
+                 figures_dir='', # '' = `<run_dir>/figures`
+                 part: str = 'core', # which planned runs: 'core', 'extra' or 'all'
+                 groups=(), # the groups a notebook needs at least one usable run of ('strategy', 'noise', 'baseline', 'ablation')
+                ) -> tuple:
+    "What a study notebook reads: (run dir, figures dir, the planned runs with their status, the usable ones); names the runs left out, fails when none of `groups` is usable."
+    root = resolve_run_dir(run_dir)
+    fig = Path(figures_dir) if figures_dir else root/'figures'
+    fig = fig if fig.is_absolute() else resolve_run_dir(fig)
+    runs = study_runs(root, part)
+    ok = usable(runs)
+    for _, r in runs[runs.status != 'ok'].iterrows(): print(f"left out: {r['name']} ({r.status}{': ' + r.note if r.note else ''})")
+    if groups and not ok.group.isin(groups).any():
+        raise StageError(f"{root}: no finished run of group {'/'.join(groups)} ({len(runs[runs.group.isin(groups)])} planned): run "
+                         f"`toremi study{'-extra' if set(groups) <= {'baseline', 'ablation'} else ''} --run-dir {root}` first")
+    return root, fig, runs, ok
 
 # %% ../nbs/50_study.ipynb #9fdcbeee
 def seed_spread(df: pd.DataFrame, by, value: str) -> pd.DataFrame:
@@ -75,39 +274,62 @@ def seed_spread(df: pd.DataFrame, by, value: str) -> pd.DataFrame:
     out['std'] = out['std'].fillna(0.0)
     return out
 
-def steps_to_target(curves: pd.DataFrame, baseline: str = 'uniform', metric: str = 'loss') -> pd.DataFrame:
-    "Per strategy and seed: first step whose validation `metric` reaches the baseline's final value (same seed), and the ratio to the baseline's steps."
+def steps_to_target(curves: pd.DataFrame, baseline: str = 'uniform', metric: str = 'loss', by: str = 'label') -> pd.DataFrame:
+    "Per `by` and seed: first step whose validation `metric` reaches the baseline's final value (same seed), and the ratio to the baseline's steps."
     rows = []
-    for (tag, seed), g in curves.groupby(['tag', 'seed']):
-        base = g[g.strategy == baseline].sort_values('step')
+    for seed, g in curves.groupby('seed'):
+        base = g[g[by] == baseline].sort_values('step')
         if base.empty: continue
-        target, base_steps = base[metric].iloc[-1], base.step.iloc[-1]
+        target = base[metric].iloc[-1]
         base_hit = base[base[metric] <= target].step.min()
-        for s, gs in g.groupby('strategy'):
-            gs = gs.sort_values('step'); hit = gs[gs[metric] <= target]
+        for s, gs in g.groupby(by):
+            hit = gs.sort_values('step')
+            hit = hit[hit[metric] <= target]
             steps = float(hit.step.iloc[0]) if len(hit) else float('nan')
-            rows.append(dict(tag=tag, seed=seed, strategy=s, target=float(target), steps=steps,
-                             baseline_steps=float(base_hit), ratio=steps/float(base_hit), reached=bool(len(hit))))
-    return pd.DataFrame(rows, columns=['tag', 'seed', 'strategy', 'target', 'steps', 'baseline_steps', 'ratio', 'reached'])
+            rows.append({by: s, 'seed': seed, 'target': float(target), 'steps': steps, 'baseline_steps': float(base_hit),
+                         'ratio': steps/float(base_hit), 'reached': bool(len(hit))})
+    return pd.DataFrame(rows, columns=[by, 'seed', 'target', 'steps', 'baseline_steps', 'ratio', 'reached'])
+
+# %% ../nbs/50_study.ipynb #b1a2000f
+def compare_to_baseline(df: pd.DataFrame, # one row per run: `by`, `seed` and `value`
+                        value: str, by: str = 'label', baseline: str = 'uniform',
+                        lower_is_better: bool = True,
+                       ) -> pd.DataFrame:
+    "Mean ± std over seeds per `by`, the difference to `baseline` paired by seed, and a verdict: `better`/`worse` only when the seed ranges do not overlap."
+    d = df[[by, 'seed', value]].dropna()
+    base = d[d[by] == baseline].set_index('seed')[value]
+    rows = []
+    for name, g in d.groupby(by, sort=False):
+        v = g.set_index('seed')[value]
+        diff = (v - base).dropna()
+        if name == baseline: verdict = 'baseline'
+        elif len(v) < 2 or len(base) < 2: verdict = 'one seed: no spread'
+        elif (v.max() < base.min()) if lower_is_better else (v.min() > base.max()): verdict = 'better'
+        elif (v.min() > base.max()) if lower_is_better else (v.max() < base.min()): verdict = 'worse'
+        else: verdict = 'within spread'
+        rows.append({by: name, 'n_seeds': len(v), 'mean': v.mean(), 'std': v.std(ddof=1) if len(v) > 1 else 0.0, 'min': v.min(), 'max': v.max(),
+                     'diff_mean': diff.mean() if len(diff) else np.nan, 'diff_std': diff.std(ddof=1) if len(diff) > 1 else 0.0, 'verdict': verdict})
+    return pd.DataFrame(rows, columns=[by, 'n_seeds', 'mean', 'std', 'min', 'max', 'diff_mean', 'diff_std', 'verdict'])
 
 # %% ../nbs/50_study.ipynb #cad6b0c6
-def plot_mean_band(ax, df: pd.DataFrame, x: str, y: str, hue: str = 'strategy', order=None, colors=None, label_n: bool = True):
+def plot_mean_band(ax, df: pd.DataFrame, x: str, y: str, hue: str = 'label', order=None, colors=None, label_n: bool = True):
     "Mean over seeds of `y` against `x` per `hue`, with a min-max band; returns the hues drawn."
     import matplotlib.pyplot as plt
     order = [h for h in (order or STRATEGY_ORDER) if h in set(df[hue])] + sorted(set(df[hue]) - set(order or STRATEGY_ORDER))
     colors = colors or STRATEGY_COLORS
     for i, h in enumerate(order):
         d = df[df[hue] == h]
-        key = 'step' if 'step' in d and x != 'step' else x  # seeds reach an eval step with slightly different token counts:
-        g = d.groupby(key).agg(mean=(y, 'mean'), min=(y, 'min'), max=(y, 'max'), **({x: (x, 'mean')} if key != x else {})).reset_index()  # align by step, plot at the mean x
+        key = 'step' if 'step' in d and x != 'step' else x  # seeds reach an eval step with slightly different token counts: align by step, plot at the mean x
+        g = d.groupby(key).agg(mean=(y, 'mean'), min=(y, 'min'), max=(y, 'max'), **({x: (x, 'mean')} if key != x else {})).reset_index()
         c = colors.get(h, plt.cm.tab10(i % 10))
-        n = int(df[df[hue] == h]['seed'].nunique()) if 'seed' in df else 1
+        n = int(d['seed'].nunique()) if 'seed' in d else 1
         ax.plot(g[x], g['mean'], color=c, lw=1.8, label=f"{h} (n={n})" if label_n else h)
         if n > 1: ax.fill_between(g[x], g['min'], g['max'], color=c, alpha=.18, lw=0)
-    ax.grid(alpha=.3); ax.spines[['top', 'right']].set_visible(False)
+    ax.grid(alpha=.3)
+    ax.spines[['top', 'right']].set_visible(False)
     return order
 
-def note_missing(ax, expected: list, present: list, what: str = 'strategy'):
+def note_missing(ax, expected: list, present: list, what: str = 'run'):
     "Write on the axes which expected runs are absent (a figure never silently drops them)."
     missing = [e for e in expected if e not in set(present)]
     if missing: ax.text(.99, .99, f"missing {what}: {', '.join(map(str, missing))}", transform=ax.transAxes, ha='right', va='top', fontsize=8, color='#b00')
@@ -115,96 +337,187 @@ def note_missing(ax, expected: list, present: list, what: str = 'strategy'):
 
 def save_figure(fig, figures_dir, name: str, data: pd.DataFrame | None = None):
     "Save `name`.png and .pdf (and the CSV behind it) into `figures_dir`; returns the PNG path."
-    d = Path(figures_dir); d.mkdir(parents=True, exist_ok=True)
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
     fig.savefig(d/f'{name}.png', dpi=150, bbox_inches='tight')
     fig.savefig(d/f'{name}.pdf', bbox_inches='tight', metadata={'CreationDate': None})  # same bytes when redrawn from the same results
-    if data is not None:
-        with atomic_write(d/f'{name}.csv') as f: data.to_csv(f, index=False)
+    if data is not None: save_table(data, d, name)
     return d/f'{name}.png'
 
-# %% ../nbs/50_study.ipynb #c47d0a10
-def with_changes(cfg: Config, **sections) -> Config:
-    "A deep copy of `cfg` with top-level fields or section fields replaced: `with_changes(cfg, seed=1, train=dict(strategy='loss'))`."
-    new = copy.deepcopy(cfg)
-    for k, v in sections.items():
-        if isinstance(v, dict):
-            sec = getattr(new, k)
-            for kk, vv in v.items():
-                if isinstance(vv, dict): setattr(sec, kk, dataclasses.replace(getattr(sec, kk), **vv))
-                else: setattr(sec, kk, vv)
-        else: setattr(new, k, v)
-    return new
+def save_table(df: pd.DataFrame, figures_dir, name: str, markdown: str | None = None) -> Path:
+    "Write `name`.csv (and `name`.md when `markdown` is given) into `figures_dir`."
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    with atomic_write(d/f'{name}.csv') as f: df.to_csv(f, index=False)
+    if markdown is not None: (d/f'{name}.md').write_text(markdown.rstrip() + '\n', encoding='utf-8')
+    return d/f'{name}.csv' 
 
+# %% ../nbs/50_study.ipynb #b1a20011
+def mean_pm(v: pd.Series, digits: int = 4) -> str:
+    "`mean ± std` of the values (std over seeds; '–' when there are none)."
+    v = pd.to_numeric(v, errors='coerce').dropna()
+    if not len(v): return '–'
+    return f"{v.mean():.{digits}g} ± {v.std(ddof=1):.2g}" if len(v) > 1 else f"{v.mean():.{digits}g}"
+
+def markdown_table(df: pd.DataFrame) -> str:
+    "A GitHub markdown table of `df` (cells as they are)."
+    lines = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
+    return '\n'.join(lines + ['| ' + ' | '.join(map(str, r)) + ' |' for r in df.itertuples(index=False)])
+
+# %% ../nbs/50_study.ipynb #b1a20013
+@dataclass
+class Job:
+    "A unit of study work: `fn(*args)` once the jobs named in `after` are done."
+    name: str
+    fn: Callable
+    args: tuple = ()
+    after: tuple = ()
+
+def _init_worker(threads: int):
+    os.environ['TOREMI_PROGRESS'] = '0'
+    import torch
+    torch.set_num_threads(threads)
+
+def _timed(fn, *args) -> float:
+    t0 = time.time()
+    fn(*args)
+    return time.time() - t0
+
+def run_jobs(jobs: list, workers: int = 1) -> dict:
+    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds}."
+    names = [j.name for j in jobs]
+    unknown = {a for j in jobs for a in j.after} - set(names)
+    if unknown or len(set(names)) < len(names): raise StageError(f"run_jobs: unknown dependencies {sorted(unknown)} or duplicate job names in {names}")
+    log, took, done, pending = get_logger('toremi.study'), {}, set(), list(jobs)
+    def finish(j, seconds):
+        took[j.name] = seconds
+        done.add(j.name)
+        log.info(f"{j.name}: done in {seconds:.0f}s ({len(done)} of {len(jobs)} jobs)")
+    if workers <= 1:
+        while pending:
+            j = next((j for j in pending if set(j.after) <= done), None)
+            if j is None: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
+            pending.remove(j)
+            finish(j, _timed(j.fn, *j.args))
+        return took
+    threads = max(1, len(os.sched_getaffinity(0)) // workers)
+    log.info(f"{len(jobs)} jobs, {workers} at a time with {threads} thread(s) each")
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(threads,)) as pool:
+        running = {}
+        try:
+            while pending or running:
+                for j in [j for j in pending if set(j.after) <= done][:workers - len(running)]:
+                    pending.remove(j)
+                    running[pool.submit(_timed, j.fn, *j.args)] = j
+                if not running: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
+                for f in wait(running, return_when=FIRST_COMPLETED)[0]: finish(running.pop(f), f.result())
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return took
+
+# %% ../nbs/50_study.ipynb #b1a20015
 def prepare(cfg: Config, force: bool = False, noise: bool | None = None) -> dict:
-    "Run the data stages: corpus → tokenizer → sample → annotate (embed, cluster, keywords, label, attach) → noise."
-    from toremi.corpus import build_corpus
-    from toremi.tokenizer import build_tokenizer
-    from toremi.sample import sample_corpus
-    from toremi.annotate import annotate
-    log = get_logger('toremi.study')
-    out = {}
-    for name, fn in [('corpus', build_corpus), ('tokenizer', build_tokenizer), ('sample', sample_corpus), ('annotated', annotate)]:
-        t0 = time.time(); out[name] = fn(cfg, force=force); log.info(f"stage {name} ready ({time.time() - t0:.1f}s): {out[name]}")
+    "Run the data stages: corpus → tokenizer → sample → annotate (embed, cluster, keywords, label, attach) → noise; skipped for unpacked data."
+    from toremi.pack import check_unpacked
+    log, rd, out = get_logger('toremi.study'), RunDir(cfg.run_dir), {}
+    if check_unpacked(cfg): log.info(f"{rd.root}: data unpacked from a pack (same data config): data stages skipped")
+    else:
+        from toremi.corpus import build_corpus
+        from toremi.tokenizer import build_tokenizer
+        from toremi.sample import sample_corpus
+        from toremi.annotate import annotate
+        for name, fn in [('corpus', build_corpus), ('tokenizer', build_tokenizer), ('sample', sample_corpus), ('annotated', annotate)]:
+            t0 = time.time()
+            out[name] = fn(cfg, force=force)
+            log.info(f"stage {name} ready ({time.time() - t0:.1f}s): {out[name]}")
     if cfg.study.noise if noise is None else noise:
         from toremi.noise import inject_noise
-        out['noised'] = inject_noise(cfg, force=force)
+        for kind in cfg.study.noise_kinds: out[f'noised-{kind}'] = inject_noise(with_changes(cfg, noise=dict(kind=kind)), force=force, out=noised_path(cfg, kind))
     return out
 
 # %% ../nbs/50_study.ipynb #2b637a9b
-def _train_and_eval(cfg: Config, run_path: Path, data=None, evaluate: bool = True, force: bool = False):
+def doremi_chain(cfg: Config, domain: str, force: bool = False) -> Path:
+    "DoReMi's reference → proxy chain over `domain` on the study's first seed; returns the averaged domain weights (`doremi_weights_path`)."
+    from toremi.train import doremi_weights
+    rd, out = RunDir(cfg.run_dir), doremi_weights_path(cfg, domain)
+    c = with_changes(cfg, seed=cfg.study.seeds[0], train=dict(strategy='doremi', doremi=dict(domain=domain, weights=str(out.resolve()))))
+    if domain == 'source': return doremi_weights(c, force=force)
+    # Work-around for the trainer: doremi_weights trains every domain's reference and proxy in the same two folders
+    # (doremi-reference-s<seed>, doremi-proxy-s<seed>) and resumes a finished one whatever its domain, so another
+    # domain's chain gets a run root of its own that shares the tokenizer and reads the annotated data by path.
+    view = RunDir(rd.root/f'doremi-{domain}')
+    view.root.mkdir(parents=True, exist_ok=True)
+    if not view.tokenizer.exists(): view.tokenizer.symlink_to(rd.tokenizer.resolve(), target_is_directory=True)
+    c.run_dir = str(view.root)
+    return doremi_weights(c, force=force, data=str(rd.annotated.resolve()))
+
+def _train_and_eval(cfg: Config, run_path: Path, data: str = '', evaluate: bool = True, force: bool = False) -> Path:
+    "Train one planned run (from scratch when its folder holds a run with another config), evaluate it, and drop its checkpoints unless `study.keep_checkpoints`."
     from toremi.train import train
     from toremi.evaluate import evaluate_run
-    log = get_logger('toremi.study')
-    if (run_path/'final'/'config.json').exists() and not force: log.info(f"{run_path.name}: trained already")
-    else: train(cfg, run_dir=run_path, data=data, resume=True)
+    log, run_path = get_logger('toremi.study'), Path(run_path)
+    saved = run_path/'config.yaml'
+    diff = config_differences(yaml.safe_load(saved.read_text(encoding='utf-8')), config_dict(cfg)) if saved.is_file() else []
+    if diff: log.warning(f"{run_path.name} was trained with another config ({'; '.join(diff[:3])}): training it again from scratch")
+    if (run_path/'final'/'config.json').exists() and not (force or diff): log.info(f"{run_path.name}: trained already")
+    else: train(cfg, run_dir=run_path, data=data or None, resume=True, force=force or bool(diff))
     if evaluate: evaluate_run(cfg, run_path, force=force)
+    if not cfg.study.keep_checkpoints: shutil.rmtree(run_path/'checkpoints', ignore_errors=True)  # final/ is what the study reads
     return run_path
 
-def run_study(cfg: Config, force: bool = False, figures: bool = True, evaluate: bool = True, figures_dir=None) -> Path:
-    "Prepare the data, train and evaluate every strategy × seed (+ DoReMi chain, + noise runs), write results CSVs and figures."
-    log, rd = get_logger('toremi.study'), RunDir(cfg.run_dir)
-    rd.root.mkdir(parents=True, exist_ok=True); save_config(cfg, rd.root/'config.yaml')
-    t0 = time.time(); prepare(cfg, force=force, noise=False)  # noised data is made per noise kind below
-    strategies, seeds = list(cfg.study.strategies), list(cfg.study.seeds)
-    unknown = [s for s in strategies if s not in STRATEGY_ORDER]
-    if unknown: raise ConfigError(f"study.strategies: unknown strategy {unknown}; choose from {STRATEGY_ORDER}")
-    weights_file = None
-    if 'doremi' in strategies:
-        from toremi.train import doremi_weights
-        weights_file = doremi_weights(with_changes(cfg, seed=seeds[0]), force=force)
-    for seed in seeds:
-        for s in strategies:
-            tr = dict(strategy=s)
-            if s == 'doremi': tr.update(doremi_phase='final', doremi=dict(weights=str(weights_file)))
-            c = with_changes(cfg, seed=seed, train=tr)
-            log.info(f"run {s} seed {seed}")
-            _train_and_eval(c, rd.run(s, seed), evaluate=evaluate, force=force)
-    if cfg.study.noise:
-        from toremi.noise import inject_noise
-        for kind in cfg.study.noise_kinds:  # one noised copy at a time in RunDir.noised; finished runs keep their results
-            ck = with_changes(cfg, noise=dict(kind=kind)); inject_noise(ck, force=force)
-            for seed in seeds:
-                for s in ('uniform', 'toremi'):
-                    c = with_changes(ck, seed=seed, train=dict(strategy=s))
-                    _train_and_eval(c, rd.run(s, seed, f'noise-{kind}'), data=rd.noised, evaluate=evaluate, force=force)
+# %% ../nbs/50_study.ipynb #b1a20016
+def study_jobs(cfg: Config, runs: list, evaluate: bool = True, force: bool = False) -> list:
+    "The jobs of `runs`: the DoReMi chains they need first, then one train-and-evaluate job per run."
+    rd = RunDir(cfg.run_dir)
+    chains = [Job(f'doremi-weights-{d}', doremi_chain, (cfg, d, force)) for d in dict.fromkeys(r.needs for r in runs if r.needs)]
+    return chains + [Job(r.name, _train_and_eval, (r.cfg, rd.train/r.name, r.data, evaluate, force), after=(f'doremi-weights-{r.needs}',) if r.needs else ())
+                     for r in runs]
+
+# %% ../nbs/50_study.ipynb #b1a20018
+def run_study(cfg: Config, part: str = 'core', # 'core' (`toremi study`), 'extra' (`toremi study-extra`) or 'all'
+              force: bool = False, figures: bool = True, evaluate: bool = True,
+              figures_dir=None, # default `<run_dir>/figures`
+              prepare_only: bool = False, # stop once the data, the noised copies and the task files are made (then `toremi pack`)
+             ) -> Path:
+    "Prepare the data, train and evaluate every planned run of `part` (`study.jobs` at a time), write the results tables and figures; prints the wall time."
+    from toremi.evaluate import eval_tasks
+    log, rd, t0 = get_logger('toremi.study'), RunDir(cfg.run_dir), time.time()
+    runs = plan_runs(cfg, part)
+    rd.root.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, rd.root/'config.yaml')
+    prepare(cfg, force=force, noise=cfg.study.noise and part in ('core', 'all'))
+    if evaluate and cfg.eval.tasks:
+        from transformers import AutoTokenizer
+        eval_tasks(cfg, AutoTokenizer.from_pretrained(str(rd.tokenizer)), max(cfg.sample.seq_len, 2))  # made once, before runs evaluate side by side
+    t_data = time.time() - t0
+    if prepare_only:
+        print(f"toremi study: data ready in {rd.root} ({t_data/60:.1f} min); `toremi pack {rd.root} OUT` moves it to another machine")
+        return rd.root
+    log.info(f"{part} study: {len(runs)} runs in {rd.train}, {cfg.study.jobs} at a time")
+    run_jobs(study_jobs(cfg, runs, evaluate, force), cfg.study.jobs)
+    t_runs = time.time() - t0 - t_data
     write_results(cfg.run_dir)
-    log.info(f"study finished in {(time.time() - t0)/60:.1f} min; results in {rd.results}")
-    if figures: run_figures(cfg.run_dir, figures_dir)
+    if figures: run_figures(cfg.run_dir, figures_dir, part)
+    wall = time.time() - t0
+    print(f"toremi study ({part}): {len(runs)} runs; wall time {wall/60:.1f} min (data {t_data/60:.1f}, runs {t_runs/60:.1f}, "
+          f"results and figures {(wall - t_data - t_runs)/60:.1f}); results in {rd.results}")
     return rd.results
 
 # %% ../nbs/50_study.ipynb #d11cb4d6
 def write_results(run_dir) -> Path:
-    "Collect curves, weights, steps-to-target and evaluation results into CSVs under `<run_dir>/results/`."
-    rd = RunDir(run_dir); out = rd.results; out.mkdir(parents=True, exist_ok=True)
-    curves = load_curves(run_dir)
-    tables = dict(curves=curves, train_curves=load_curves(run_dir, 'train'), weights=load_weights(run_dir),
-                  steps_to_target=steps_to_target(curves) if len(curves) else pd.DataFrame())
-    tables['eval'] = collect_results(run_dir)  # one row per run; absent runs are listed in its attrs['missing']
-    for name, df in tables.items():
-        with atomic_write(out/f'{name}.csv') as f: df.to_csv(f, index=False)
-    return out
+    "The study's tables as CSVs under `<run_dir>/results/`: runs (with status), curves, train curves, weights, effective mixture, steps to target, evaluations."
+    rd = RunDir(run_dir)
+    runs = study_runs(rd.root)
+    ok = usable(runs)
+    curves = load_curves(ok)
+    tables = dict(runs=runs, curves=curves, train_curves=load_curves(ok, 'train'), weights=load_weights(ok), mixture=load_mixture(ok),
+                  steps_to_target=steps_to_target(curves[curves.group == 'strategy']) if len(curves) else pd.DataFrame(), eval=load_evals(ok))
+    for name, df in tables.items(): save_table(df, rd.results, name)
+    return rd.results
 
-STUDY_NOTEBOOKS = ('01_annotation_report', '02_perplexity', '03_topic_weights', '04_noise', '05_downstream')
+STUDY_NOTEBOOKS = {'core': ('01_annotation_report', '02_perplexity', '03_topic_weights', '04_noise', '05_downstream', '06_mixture'),
+                   'extra': ('06_mixture', '07_baselines', '08_ablations')}
 
 def study_notebook_dir() -> Path:
     "Where the papermill study notebooks live (`nbs/study/` of the checkout)."
@@ -212,19 +525,24 @@ def study_notebook_dir() -> Path:
     if not d.is_dir(): raise StageError(f"the study notebooks were not found in {d}: run from a checkout installed with `pip install -e .`")
     return d
 
-def run_figures(run_dir, figures_dir=None, notebooks=STUDY_NOTEBOOKS) -> list:
-    "Execute the study notebooks with papermill on the results of `run_dir` (never retraining); returns the executed notebooks."
+def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
+    "Execute the study notebooks of `part` with papermill on the runs of `run_dir` (never retraining) into `figures_dir` (default `<run_dir>/figures`)."
     import papermill as pm
-    rd = RunDir(run_dir)
-    if not rd.train.is_dir() and not rd.annotated.is_dir():
-        raise StageError(f"{run_dir} holds no results yet: run `toremi study --run-dir {run_dir}` (or `make study`) first")
-    figures_dir = Path(figures_dir or PKG_DIR.parent/'figures').resolve()
-    write_results(run_dir)
+    root = Path(run_dir).resolve()
+    runs = study_runs(root, part)
+    if not len(usable(runs)):
+        seen = runs.status.value_counts().to_dict() if len(runs) else {}
+        raise StageError(f"no finished run of the {part} study in {root/'train'} (planned runs by status: {seen}): run `toremi study{'-extra' if part == 'extra' else ''} --run-dir {root}` first")
+    figures_dir = Path(figures_dir).resolve() if figures_dir else root/'figures'
+    write_results(root)
     done, nbdir = [], study_notebook_dir()
-    (rd.results/'notebooks').mkdir(parents=True, exist_ok=True)
-    for name in notebooks:
-        src, dst = nbdir/f'{name}.ipynb', rd.results/'notebooks'/f'{name}.ipynb'
-        pm.execute_notebook(str(src), str(dst), parameters=dict(run_dir=str(Path(run_dir).resolve()), figures_dir=str(figures_dir)),
+    (root/'results'/'notebooks').mkdir(parents=True, exist_ok=True)
+    names = STUDY_NOTEBOOKS['core'] + (STUDY_NOTEBOOKS['extra'] if len(usable(runs[runs.part == 'extra'])) else ()) if part == 'all' else STUDY_NOTEBOOKS[part]
+    for name in names:
+        if name in (p.stem for p in done): continue
+        src, dst = nbdir/f'{name}.ipynb', root/'results'/'notebooks'/f'{name}.ipynb'
+        pm.execute_notebook(str(src), str(dst), parameters=dict(run_dir=str(root), figures_dir=str(figures_dir)),
                             cwd=str(nbdir), progress_bar=False, kernel_name='python3')
         done.append(dst)
+    get_logger('toremi.study').info(f"figures of the {part} study in {figures_dir}")
     return done

@@ -611,7 +611,7 @@ def make_train_parser():
     "The parser of `python -m toremi.train` (that of `toremi train` plus `--doremi-weights`)."
     import argparse
     p = argparse.ArgumentParser(prog='python -m toremi.train', description='Train GPT-2 with a reweighting strategy (one process, or under accelerate launch / torchrun).')
-    add_common_args(p, ['train'])
+    add_common_args(p, ('train', 'sample'))
     add_train_args(p)
     p.add_argument('--doremi-weights', action='store_true', help='run the DoReMi reference and proxy and write the averaged weights (as `toremi doremi-weights`)')
     return p
