@@ -12,11 +12,12 @@ import numpy as np, yaml
 from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
-__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS', 'choice',
-           'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig',
-           'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig',
-           'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config', 'config_dict', 'save_config',
-           'add_config_args', 'args_overrides', 'add_common_args', 'config_from_args']
+__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS', 'IGNORED_KEYS',
+           'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig', 'ToremiConfig',
+           'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig',
+           'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config', 'config_dict',
+           'save_config', 'add_config_args', 'args_overrides', 'config_differences', 'add_common_args',
+           'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
 def choice(default,   # the default value (a str, or a list whose items are each checked)
@@ -418,6 +419,28 @@ def add_config_args(parser, cls=Config, prefix: str = '',
 def args_overrides(args) -> list:
     "The `a.b=v` overrides that `add_config_args` flags produced."
     return [f"{k[4:]}={v}" for k, v in vars(args).items() if k.startswith('cfg:') and v is not None]
+
+# %% ../nbs/00_config.ipynb #9219febc
+IGNORED_KEYS = ('run_dir', 'preset', 'study', 'eval', 'train.doremi.weights', 'train.doremi.reference', 'train.save_every',
+                'train.log_every', 'train.trackers', 'sample.num_proc', 'embed.batch_size')  # config keys that do not change what a run learns
+
+def _flat(d: dict, prefix: str = '') -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and not (k == 'ratios' and prefix == 'sample.'): out.update(_flat(v, f'{prefix}{k}.'))
+        else: out[f'{prefix}{k}'] = v
+    return out
+
+
+# %% ../nbs/00_config.ipynb #5b3e899d
+def config_differences(saved: dict, # the run's config.yaml
+                       planned: dict, # `config_dict` of the config the study plans for it
+                       ignore=IGNORED_KEYS,
+                      ) -> list:
+    "The keys where a run's saved config differs from the planned one, as `key: run value vs study value`."
+    a, b = _flat(saved or {}), _flat(planned)
+    keep = lambda k: not any(k == i or k.startswith(i + '.') for i in ignore)
+    return [f"{k}: {a.get(k, '(absent)')!r} vs {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b)) if keep(k) and a.get(k, '(absent)') != b.get(k, '(absent)')]
 
 # %% ../nbs/00_config.ipynb #a797c5e4
 def add_common_args(parser,             # an argparse parser (or a subcommand's parser)

@@ -8,7 +8,7 @@ import hashlib, json, os, shutil, tarfile, tempfile, time
 from pathlib import Path
 import numpy as np, yaml
 from .core import ConfigError, DataError, StageError, RunDir, atomic_dir, get_logger, read_json, sha256_file, write_json
-from .config import Config, config_dict, load_config
+from .config import Config, config_dict, config_differences, load_config
 
 # %% auto #0
 __all__ = ['PACK_MANIFEST', 'STAGE_FILES', 'DATA_KEYS', 'packed_datasets', 'pack', 'unpack', 'check_unpacked']
@@ -189,7 +189,6 @@ def unpack(archive, # a `pack` archive
 # %% ../nbs/52_pack.ipynb #c0de000f
 def check_unpacked(cfg: Config) -> bool:
     "True when `cfg.run_dir` holds data unpacked from a pack made with the same data config (then the data stages are skipped); an error when the config differs."
-    from toremi.study import config_differences
     root = RunDir(cfg.run_dir).root
     if not (root/PACK_MANIFEST).is_file(): return False
     packed = read_json(root/PACK_MANIFEST).get('config') or {}   # the config the data was made with (config.yaml is rewritten by each study)

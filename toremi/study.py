@@ -15,13 +15,12 @@ from .config import *
 from .evaluate import _flat_eval, parse_run_name
 
 # %% auto #0
-__all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'IGNORED_KEYS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path',
-           'doremi_weights_path', 'with_changes', 'baseline_changes', 'ablation_changes', 'PlannedRun', 'plan_runs',
-           'read_jsonl', 'list_runs', 'config_differences', 'run_status', 'study_runs', 'usable', 'load_curves',
-           'load_weights', 'load_mixture', 'load_evals', 'study_inputs', 'seed_spread', 'steps_to_target',
-           'compare_to_baseline', 'plot_mean_band', 'note_missing', 'save_figure', 'save_table', 'mean_pm',
-           'markdown_table', 'Job', 'run_jobs', 'prepare', 'doremi_chain', 'study_jobs', 'run_study', 'write_results',
-           'study_notebook_dir', 'run_figures']
+__all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path', 'doremi_weights_path',
+           'with_changes', 'baseline_changes', 'ablation_changes', 'PlannedRun', 'plan_runs', 'read_jsonl', 'list_runs',
+           'run_status', 'study_runs', 'usable', 'load_curves', 'load_weights', 'load_mixture', 'load_evals',
+           'study_inputs', 'seed_spread', 'steps_to_target', 'compare_to_baseline', 'plot_mean_band', 'note_missing',
+           'save_figure', 'save_table', 'mean_pm', 'markdown_table', 'Job', 'run_jobs', 'prepare', 'doremi_chain',
+           'study_jobs', 'run_study', 'write_results', 'study_notebook_dir', 'run_figures']
 
 # %% ../nbs/50_study.ipynb #182961c7
 from .strategies import STRATEGIES
@@ -139,26 +138,6 @@ def list_runs(run_dir) -> list:
         parsed = parse_run_name(p.name)  # (strategy, tag, seed) or None for folders that are not runs
         if parsed: runs.append(dict(path=p, strategy=parsed[0], tag=parsed[1], seed=parsed[2]))
     return runs
-
-# %% ../nbs/50_study.ipynb #b1a20008
-IGNORED_KEYS = ('run_dir', 'preset', 'study', 'eval', 'train.doremi.weights', 'train.doremi.reference', 'train.save_every',
-                'train.log_every', 'train.trackers', 'sample.num_proc', 'embed.batch_size')  # config keys that do not change what a run learns
-
-def _flat(d: dict, prefix: str = '') -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and not (k == 'ratios' and prefix == 'sample.'): out.update(_flat(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = v
-    return out
-
-def config_differences(saved: dict, # the run's config.yaml
-                       planned: dict, # `config_dict` of the config the study plans for it
-                       ignore=IGNORED_KEYS,
-                      ) -> list:
-    "The keys where a run's saved config differs from the planned one, as `key: run value vs study value`."
-    a, b = _flat(saved or {}), _flat(planned)
-    keep = lambda k: not any(k == i or k.startswith(i + '.') for i in ignore)
-    return [f"{k}: {a.get(k, '(absent)')!r} vs {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b)) if keep(k) and a.get(k, '(absent)') != b.get(k, '(absent)')]
 
 # %% ../nbs/50_study.ipynb #b1a2000a
 def _last_step(path: Path) -> int:
