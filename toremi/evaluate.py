@@ -325,7 +325,9 @@ def hf_offline():
     for mod, attrs in (('huggingface_hub.constants', ('HF_HUB_OFFLINE',)), ('datasets.config', ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE'))):
         m = sys.modules.get(mod)
         for a in attrs:
-            if m is not None and hasattr(m, a): patched.append((m, a, getattr(m, a))); setattr(m, a, True)
+            if m is not None and hasattr(m, a):
+                patched.append((m, a, getattr(m, a)))
+                setattr(m, a, True)
     try: yield
     finally:
         for m, a, v in patched: setattr(m, a, v)
@@ -433,10 +435,14 @@ def run_lm_eval(checkpoint_dir, # a `save_pretrained` folder with model and toke
             tm = _task_manager(task_dir, defaults=True)
             for t in standard:
                 if t not in tm.all_tasks:
-                    absent.append(t); reasons[t] = f"not a local task in {task_dir} and not a task lm-eval knows"; continue
+                    absent.append(t)
+                    reasons[t] = f"not a local task in {task_dir} and not a task lm-eval knows"
+                    continue
                 try: tm.load([t])
                 except Exception as e:
-                    absent.append(t); reasons[t] = f"data not available offline ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})"; continue
+                    absent.append(t)
+                    reasons[t] = f"data not available offline ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})"
+                    continue
                 wanted.append(t)
         else: tm = _task_manager(task_dir, defaults=False)
         out = {}
@@ -543,7 +549,9 @@ def _last_validation(path: Path):
         for line in f:
             if not line.strip(): continue
             try: r = json.loads(line)
-            except json.JSONDecodeError: bad += 1; continue
+            except json.JSONDecodeError:
+                bad += 1
+                continue
             if isinstance(r, dict) and r.get('split') == 'validation': last = r
     return last, bad
 
@@ -565,7 +573,9 @@ def collect_results(run_dir, # the study root (cfg.run_dir) or a folder of run f
     runs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith('.')) if base.is_dir() else []
     for p in runs:
         parsed = parse_run_name(p.name)
-        if parsed is None: missing.append(f"{p}: not a run folder name <strategy>[-<tag>]-s<seed>; skipped"); continue
+        if parsed is None:
+            missing.append(f"{p}: not a run folder name <strategy>[-<tag>]-s<seed>; skipped")
+            continue
         row = dict(run=p.name, strategy=parsed[0], tag=parsed[1], seed=parsed[2], path=str(p))
         mf = p/'metrics.jsonl'
         if mf.is_file():

@@ -46,7 +46,8 @@ def random_token(ids, # token ids of a window
     if not len(ids): return []
     pool = np.setdiff1d(np.arange(vocab_size), np.asarray(list(keep), dtype=np.int64))
     hit = (rng.random(len(ids)) < p) & ~np.isin(ids, list(keep))
-    out = ids.copy(); out[hit] = rng.choice(pool, int(hit.sum()))
+    out = ids.copy()
+    out[hit] = rng.choice(pool, int(hit.sum()))
     return out.tolist()
 
 NOISE_KINDS = {'char_shuffle': char_shuffle, 'word_shuffle': word_shuffle, 'random_token': random_token}

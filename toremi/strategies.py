@@ -45,7 +45,9 @@ class ThreadGroup:
         res, errs = [None]*self.world, []
         def work(r):
             try: res[r] = fn(r, self.comm(r))
-            except BaseException as e: errs.append(e); self.barrier.abort()
+            except BaseException as e:
+                errs.append(e)
+                self.barrier.abort()
         ts = [threading.Thread(target=work, args=(r,)) for r in range(self.world)]
         for t in ts: t.start()
         for t in ts: t.join()

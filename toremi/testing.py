@@ -32,7 +32,9 @@ def _write_tar(path, files: dict):
     with tarfile.open(path, 'w:gz') as t:
         for n, s in files.items():
             b = s if isinstance(s, bytes) else s.encode()
-            ti = tarfile.TarInfo(n); ti.size = len(b); t.addfile(ti, io.BytesIO(b))
+            ti = tarfile.TarInfo(n)
+            ti.size = len(b)
+            t.addfile(ti, io.BytesIO(b))
 
 # %% ../nbs/05_testing.ipynb #2f97d518
 def _write_zip(path, files: dict):
@@ -42,7 +44,8 @@ def _write_zip(path, files: dict):
 # %% ../nbs/05_testing.ipynb #2b6fc904
 def make_test_archives(d) -> dict:
     "Write tiny archives with the real member layout of every pinned package into folder `d`; returns {key: path}."
-    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
     prose = lambda tag, n=40: ' '.join(f"{tag} sentence {i} is plain prose." for i in range(n))
     pkgs = load_packages()
     a = {k: d/p['file'] for k, p in pkgs.items()}
