@@ -4,8 +4,8 @@ nanoGPT-style reference loop on a GPU.
 Usage: python bench/train.py [--steps 60] [--warmup 10] [--rounds 3] [--before 74c75f1] [--strategies uniform,toremi,...]
        python bench/train.py --gpu [--steps 60] [--warmup 20] [--batch-size 16] [--grad-accum 4] [--no-compile] [--peak-tflops 989]
 
-CPU (default): the `tiny` preset's model shape (2 layers, d=128, 4 heads, vocabulary 4096, 128-token windows, 16
-sequences per step, fp32) on a synthetic annotated run (`make_synthetic_run`, full windows, 3 sources, 6 topics).
+CPU (default): the `tiny` preset's model shape as it was measured (2 layers, d=128, 4 heads, vocabulary 4096 — the
+preset now uses 2048 —, 128-token windows, 16 sequences per step, fp32) on a synthetic annotated run (`make_synthetic_run`, full windows, 3 sources, 6 topics).
 Every measurement is a fresh subprocess (`--worker`) that trains `--steps` optimizer steps; tokens/s is measured from
 step `--warmup` to the last step. Three parts, each side by side in one run:
   1. before/after: `uniform` with the project as it was at `--before` (a `git archive` of that commit on PYTHONPATH)

@@ -13,11 +13,11 @@ from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
 __all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS', 'IGNORED_KEYS',
-           'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig', 'ToremiConfig',
-           'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig',
-           'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config', 'config_dict',
-           'save_config', 'add_config_args', 'args_overrides', 'config_differences', 'add_common_args',
-           'config_from_args']
+           'STRATEGY_SECTIONS', 'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig',
+           'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig',
+           'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config',
+           'config_dict', 'save_config', 'add_config_args', 'args_overrides', 'unused_sections', 'config_differences',
+           'add_common_args', 'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
 def choice(default,   # the default value (a str, or a list whose items are each checked)
@@ -219,7 +219,7 @@ class NoiseConfig:
 
 # %% ../nbs/00_config.ipynb #9966cd43
 BASELINES = ('stratified-source', 'stratified-topic', 'temperature-source', 'temperature-topic', 'doremi-topic', 'odm-source', 'odm-topic')  # <strategy>-<domain>
-ABLATIONS = ('renormalized', 'switch-50', 'switch-75', 'switch-87.5', 'w_max-2', 'update-half', 'update-double')  # ToReMi variants (toremi.study.ablation_changes)
+ABLATIONS = ('renormalized', 'plateau', 'switch-50', 'switch-75', 'switch-87.5', 'w_max-2', 'update-half', 'update-double')  # ToReMi variants (toremi.study.ablation_changes)
 
 @dataclass
 class StudyConfig:
@@ -431,6 +431,14 @@ def _flat(d: dict, prefix: str = '') -> dict:
         else: out[f'{prefix}{k}'] = v
     return out
 
+STRATEGY_SECTIONS = {'toremi': ('toremi',), 'loss': ('loss',), 'toremi+loss': ('toremi', 'loss'), 'doremi': ('doremi',), 'odm': ('odm',),
+                     'stratified': ('mixture',), 'temperature': ('mixture',), 'uniform': ()}  # the `train` sections each strategy reads
+
+def unused_sections(strategy: str) -> tuple:
+    "The `train.<section>` keys a run of `strategy` never reads (none for an unknown strategy): they cannot change what it learns."
+    if strategy not in STRATEGY_SECTIONS: return ()
+    return tuple(f'train.{s}' for s in ('toremi', 'loss', 'doremi', 'odm', 'mixture') if s not in STRATEGY_SECTIONS[strategy])
+
 
 # %% ../nbs/00_config.ipynb #5b3e899d
 def config_differences(saved: dict, # the run's config.yaml
@@ -439,6 +447,7 @@ def config_differences(saved: dict, # the run's config.yaml
                       ) -> list:
     "The keys where a run's saved config differs from the planned one, as `key: run value vs study value`."
     a, b = _flat(saved or {}), _flat(planned)
+    if a.get('train.strategy') == b.get('train.strategy'): ignore = tuple(ignore) + unused_sections(b.get('train.strategy', ''))   # uniform never reads train.toremi
     keep = lambda k: not any(k == i or k.startswith(i + '.') for i in ignore)
     return [f"{k}: {a.get(k, '(absent)')!r} vs {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b)) if keep(k) and a.get(k, '(absent)') != b.get(k, '(absent)')]
 

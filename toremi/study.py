@@ -16,11 +16,12 @@ from .evaluate import _flat_eval, parse_run_name
 
 # %% auto #0
 __all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path', 'doremi_weights_path',
-           'with_changes', 'baseline_changes', 'ablation_changes', 'PlannedRun', 'plan_runs', 'read_jsonl', 'list_runs',
-           'run_status', 'study_runs', 'usable', 'load_curves', 'load_weights', 'load_mixture', 'load_evals',
-           'study_inputs', 'seed_spread', 'steps_to_target', 'compare_to_baseline', 'plot_mean_band', 'note_missing',
-           'save_figure', 'save_table', 'mean_pm', 'markdown_table', 'Job', 'run_jobs', 'prepare', 'doremi_chain',
-           'study_jobs', 'run_study', 'write_results', 'study_notebook_dir', 'run_figures']
+           'with_changes', 'baseline_changes', 'ablation_changes', 'faithful_ablations', 'PlannedRun', 'plan_runs',
+           'read_jsonl', 'list_runs', 'run_status', 'study_runs', 'usable', 'load_curves', 'load_weights',
+           'load_mixture', 'load_evals', 'study_inputs', 'seed_spread', 'steps_to_target', 'compare_to_baseline',
+           'plot_mean_band', 'note_missing', 'save_figure', 'save_table', 'mean_pm', 'markdown_table', 'Job',
+           'run_jobs', 'prepare', 'doremi_chain', 'study_jobs', 'run_study', 'write_results', 'study_notebook_dir',
+           'run_figures']
 
 # %% ../nbs/50_study.ipynb #182961c7
 from .strategies import STRATEGIES
@@ -67,11 +68,15 @@ def ablation_changes(cfg: Config, name: str) -> dict:
     "The `train.toremi` changes of a ToReMi ablation (names in `config.ABLATIONS`), against the study's faithful ToReMi."
     t = cfg.train
     switch = lambda frac: dict(switch='step', switch_step=max(1, round(frac * t.max_steps)))
-    table = {'renormalized': dict(renormalize=True), 'switch-50': switch(.5), 'switch-75': switch(.75), 'switch-87.5': switch(.875),
+    table = {'renormalized': dict(renormalize=True), 'plateau': dict(switch='plateau'), 'switch-50': switch(.5), 'switch-75': switch(.75), 'switch-87.5': switch(.875),
              'w_max-2': dict(w_max=2.0), 'update-half': dict(update_every=max(1, t.toremi.update_every // 2)),
              'update-double': dict(update_every=2 * t.toremi.update_every)}
     if name not in table: raise ConfigError(f"study.ablations: unknown ablation {name!r}; choose from {', '.join(table)}")
     return table[name]
+
+def faithful_ablations(cfg: Config) -> list:
+    "The ablations of `study.ablations` that change nothing in the study's ToReMi (e.g. `switch-75` when it already switches at 75%): not run."
+    return [a for a in cfg.study.ablations if all(getattr(cfg.train.toremi, k) == v for k, v in ablation_changes(cfg, a).items())]
 
 # %% ../nbs/50_study.ipynb #b1a20005
 @dataclass
@@ -111,7 +116,8 @@ def plan_runs(cfg: Config, part: str = 'core') -> list:
             for b in cfg.study.baselines:
                 strategy, changes = baseline_changes(b)
                 add('baseline', b, seed, strategy, b.rpartition('-')[2], **changes)
-            for a in cfg.study.ablations: add('ablation', f'toremi {a}', seed, 'toremi', f'abl-{a}', toremi=ablation_changes(cfg, a))
+            for a in cfg.study.ablations:
+                if a not in faithful_ablations(cfg): add('ablation', f'toremi {a}', seed, 'toremi', f'abl-{a}', toremi=ablation_changes(cfg, a))
     return runs
 
 # %% ../nbs/50_study.ipynb #7612ddb8
@@ -474,12 +480,16 @@ def run_study(cfg: Config, part: str = 'core', # 'core' (`toremi study`), 'extra
         print(f"toremi study: data ready in {rd.root} ({t_data/60:.1f} min); `toremi pack {rd.root} OUT` moves it to another machine")
         return rd.root
     log.info(f"{part} study: {len(runs)} runs in {rd.train}, {cfg.study.jobs} at a time")
-    run_jobs(study_jobs(cfg, runs, evaluate, force), cfg.study.jobs)
+    same = faithful_ablations(cfg) if part != 'core' else []
+    if same: log.info(f"ablations {same} equal the study's ToReMi (train.toremi: switch {cfg.train.toremi.switch!r}, switch_step {cfg.train.toremi.switch_step}): not run")
+    jobs = study_jobs(cfg, runs, evaluate, force)
+    run_jobs(jobs, cfg.study.jobs)
     t_runs = time.time() - t0 - t_data
     write_results(cfg.run_dir)
     if figures: run_figures(cfg.run_dir, figures_dir, part)
     wall = time.time() - t0
-    print(f"toremi study ({part}): {len(runs)} runs; wall time {wall/60:.1f} min (data {t_data/60:.1f}, runs {t_runs/60:.1f}, "
+    chains = len(jobs) - len(runs)   # each DoReMi chain trains a reference and a proxy
+    print(f"toremi study ({part}): {len(runs)} runs{f' + {chains} DoReMi chain(s) (reference and proxy)' if chains else ''}; wall time {wall/60:.1f} min (data {t_data/60:.1f}, runs {t_runs/60:.1f}, "
           f"results and figures {(wall - t_data - t_runs)/60:.1f}); results in {rd.results}")
     return rd.results
 

@@ -556,7 +556,7 @@ def doremi_weights(cfg: Config, force: bool = False, data=None) -> Path:
     base = copy.deepcopy(cfg)
     base.train.strategy, base.train.doremi.weights = 'doremi', ''
     key = config_dict(base.train)
-    key.pop('doremi_phase')
+    for k in ('doremi_phase', 'save_every', 'log_every', 'trackers', *(s.split('.')[1] for s in unused_sections('doremi'))): key.pop(k)   # what cannot change the weights
     key['doremi'].pop('reference')
     key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
     meta = out.with_name(out.name + '.meta.json')
