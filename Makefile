@@ -30,8 +30,11 @@ study-extra: setup  ## extra baselines and ToReMi ablations (after make study); 
 figures: setup  ## redraw every figure and table from saved results into figures/ (never retrains)
 	$(VENV)/bin/toremi figures --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures
 
+# one thread per process everywhere (numpy/MKL/OpenMP, torch, the study's workers): a machine with more cores takes the same kernel paths as CI
+TEST_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 TOREMI_THREADS=1
+
 test: setup  ## export/clean check + every notebook + smoke study; ends with pytest's "N passed" line
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest nbs/test_notebooks.py -n $(JOBS) --dist loadgroup -p no:cacheprovider -q -rfE
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(TEST_THREADS) $(PY) -m pytest nbs/test_notebooks.py -n $(JOBS) --dist loadgroup -p no:cacheprovider -q -rfE
 
 bench: setup  ## CPU benchmarks; each prints a table and writes bench/results/*.json
 	for b in bench/*.py; do $(PY) $$b || exit 1; done

@@ -14,6 +14,7 @@ LIB_NBS = sorted(NBS.glob('[0-9]*.ipynb'))
 STUDY_NBS = sorted((NBS/'study').glob('[0-9]*.ipynb'))
 SKIP = {'notest', 'slow', 'gpu'} - set(os.environ.get('TOREMI_TEST_FLAGS', '').split())
 os.environ.setdefault('TOREMI_PROGRESS', '0')
+for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'TOREMI_THREADS'): os.environ.setdefault(k, '1')  # as `make test`: the same kernels on every machine
 for k in ('HF_HUB_OFFLINE', 'HF_DATASETS_OFFLINE', 'TRANSFORMERS_OFFLINE'): os.environ.setdefault(k, '1')
 
 

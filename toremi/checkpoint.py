@@ -25,7 +25,7 @@ class CheckpointDamaged(StageError): "A checkpoint's files are missing, cut off 
 NOT_IN_SIGNATURE = ('micro_batch', 'compile', 'device', 'eval_every', 'eval_batches', 'save_every', 'log_every',
                     'max_bad_steps', 'trackers')
 STRATEGY_SECTIONS = {'toremi': ('toremi',), 'loss': ('loss',), 'toremi+loss': ('toremi', 'loss'), 'doremi': ('doremi',),
-                     'odm': ('odm',), 'stratified': ('mixture',), 'temperature': ('mixture',)}
+                     'odm': ('odm',), 'stratified': ('mixture',), 'temperature': ('mixture',), 'mixture': ('mixture',)}
 
 # %% ../nbs/22_checkpoint.ipynb #3e658b73
 def _flatten(d: dict, prefix: str) -> dict:

@@ -28,7 +28,7 @@ def choice(default,   # the default value (a str, or a list whose items are each
     return field(metadata={'choices': allowed}, **kw)
 
 # %% ../nbs/00_config.ipynb #a3a04fc9
-STRATEGY_NAMES = ('uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature')  # the one list of strategy names; toremi.strategies registers a class for each
+STRATEGY_NAMES = ('uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature', 'mixture')  # the one list of strategy names; toremi.strategies registers a class for each
 NOISE_KINDS = ('char_shuffle', 'word_shuffle', 'random_token')
 DOMAIN_KINDS = ('source', 'topic')
 
@@ -156,9 +156,10 @@ class OdmConfig:
 # %% ../nbs/00_config.ipynb #5fc7c7f4
 @dataclass
 class MixtureConfig:
-    "Static mixtures over domains (Aioli, ICLR 2025): `stratified` samples p_d = 1/k, `temperature` p_d ∝ n_d^(1/τ)."
+    "Static mixtures over domains (Aioli, ICLR 2025): `stratified` samples p_d = 1/k, `temperature` p_d ∝ n_d^(1/τ), `mixture` the given weights."
     domain: str = choice('source', *DOMAIN_KINDS)  # domains are sources or (first) topics
     tau: float = 2.0  # temperature: 1 = natural token shares, larger = flatter, inf = stratified
+    weights: dict = field(default_factory=dict)  # the `mixture` strategy's {domain: weight} (normalised; a domain not named gets 0), e.g. a learned mixture replayed
 
 # %% ../nbs/00_config.ipynb #c107cb0d
 @dataclass
@@ -432,7 +433,7 @@ def _flat(d: dict, prefix: str = '') -> dict:
     return out
 
 STRATEGY_SECTIONS = {'toremi': ('toremi',), 'loss': ('loss',), 'toremi+loss': ('toremi', 'loss'), 'doremi': ('doremi',), 'odm': ('odm',),
-                     'stratified': ('mixture',), 'temperature': ('mixture',), 'uniform': ()}  # the `train` sections each strategy reads
+                     'stratified': ('mixture',), 'temperature': ('mixture',), 'mixture': ('mixture',), 'uniform': ()}  # the `train` sections each strategy reads
 
 def unused_sections(strategy: str) -> tuple:
     "The `train.<section>` keys a run of `strategy` never reads (none for an unknown strategy): they cannot change what it learns."

@@ -19,7 +19,7 @@ __all__ = ['NO_TOPIC', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of
 # %% ../nbs/21_data.ipynb #73aaa600
 def domain_kind(cfg: Config) -> str:
     "Which row attribute is a strategy's 'domain': `source` or `topic` (from the doremi, odm or mixture section)."
-    section = dict(doremi=cfg.train.doremi, odm=cfg.train.odm, stratified=cfg.train.mixture, temperature=cfg.train.mixture).get(cfg.train.strategy)
+    section = dict(doremi=cfg.train.doremi, odm=cfg.train.odm, stratified=cfg.train.mixture, temperature=cfg.train.mixture, mixture=cfg.train.mixture).get(cfg.train.strategy)
     return section.domain if section is not None else 'source'
 
 # %% ../nbs/21_data.ipynb #fb7ab5cf

@@ -17,7 +17,7 @@ __all__ = ['LOSS_KINDS', 'DOREMI_PHASES', 'STRATEGIES', 'LocalComm', 'ThreadGrou
            'doremi_update', 'doremi_sample_weights', 'load_domain_weights', 'odm_epsilon', 'exp3_probs', 'Strategy',
            'UniformStrategy', 'ToremiStrategy', 'LossStrategy', 'doremi_weights_path', 'load_reference',
            'DoremiStrategy', 'OdmStrategy', 'mixture_probs', 'StratifiedStrategy', 'TemperatureStrategy',
-           'ToremiLossStrategy', 'make_strategy']
+           'check_mixture_weights', 'MixtureStrategy', 'ToremiLossStrategy', 'make_strategy']
 
 # %% ../nbs/20_strategies.ipynb #d2544bfa
 class LocalComm:
@@ -511,6 +511,33 @@ class TemperatureStrategy(StratifiedStrategy):
     name = 'temperature'
     def tau(self) -> float: return self.cfg.train.mixture.tau
 
+# %% ../nbs/20_strategies.ipynb #50124d84
+def check_mixture_weights(weights: dict, # {domain: weight >= 0}
+                          domains: list, # the run's domains
+                          key: str = 'train.mixture.weights', # named in errors
+                         ) -> dict:
+    "Explicit mixture weights over `domains`, checked and normalised to sum 1 (a domain not named gets 0)."
+    if not isinstance(weights, dict) or not weights: raise ConfigError(f"{key} is empty: the `mixture` strategy samples the domains with these weights, e.g. --set '{key}={{a: 0.7, b: 0.3}}'")
+    unknown = [d for d in weights if d not in domains]
+    if unknown: raise ConfigError(f"{key}: unknown domain(s) {unknown}; the run's domains are {domains}")
+    bad = {k: v for k, v in weights.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0}
+    if bad: raise ConfigError(f"{key}: weights must be finite numbers >= 0, got {bad}")
+    tot = float(sum(weights.values()))
+    if tot <= 0: raise ConfigError(f"{key}: the weights sum to 0; give at least one domain a positive weight")
+    return {d: float(weights.get(d, 0.0))/tot for d in domains}
+
+# %% ../nbs/20_strategies.ipynb #9bd495b5
+class MixtureStrategy(StratifiedStrategy):
+    "A static mixture at explicit weights: `train.mixture.weights` over `train.mixture.domain`."
+    name = 'mixture'
+    def __init__(self, cfg, topics, domains, device='cpu'):
+        super().__init__(cfg, topics, domains, device)
+        self.given = check_mixture_weights(cfg.train.mixture.weights, self.domains)
+    def set_domain_tokens(self, tokens: dict):
+        Strategy.set_domain_tokens(self, tokens)
+        self.probs = dict(self.given)
+    def signature(self): return {'mixture.weights': self.given}
+
 # %% ../nbs/20_strategies.ipynb #0e3d53e7
 class ToremiLossStrategy(Strategy):
     "Topic weight (ToReMi) times sample weight (loss)."
@@ -542,7 +569,7 @@ class ToremiLossStrategy(Strategy):
 
 # %% ../nbs/20_strategies.ipynb #89e4d134
 STRATEGIES = {c.name: c for c in (UniformStrategy, ToremiStrategy, LossStrategy, DoremiStrategy, OdmStrategy, ToremiLossStrategy,
-                                      StratifiedStrategy, TemperatureStrategy)}
+                                      StratifiedStrategy, TemperatureStrategy, MixtureStrategy)}
 
 def make_strategy(cfg: Config, topics: list, domains: list, device='cpu') -> Strategy:
     "The strategy named by `cfg.train.strategy`, for these topics and domains (the loop's order), on `device`."

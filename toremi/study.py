@@ -385,7 +385,7 @@ def run_jobs(jobs: list, workers: int = 1) -> dict:
             pending.remove(j)
             finish(j, _timed(j.fn, *j.args))
         return took
-    threads = max(1, len(os.sched_getaffinity(0)) // workers)
+    threads = int(os.environ.get('TOREMI_THREADS') or max(1, len(os.sched_getaffinity(0)) // workers))   # `make test` pins it: the same kernels on every machine
     log.info(f"{len(jobs)} jobs, {workers} at a time with {threads} thread(s) each")
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(threads,)) as pool:
         running = {}

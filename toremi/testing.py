@@ -13,8 +13,9 @@ from .core import RunDir, write_json, load_taxonomy
 from .packages import load_packages
 
 # %% auto #0
-__all__ = ['TOY_TOPICS', 'LABEL_KEYWORDS', 'make_test_archives', 'write_shards', 'synth_docs', 'toy_texts', 'toy_sample',
-           'KeywordTfidf', 'make_label_run', 'ScriptedClient', 'make_synthetic_run', 'FakeOllamaServer', 'free_port']
+__all__ = ['TOY_TOPICS', 'LABEL_KEYWORDS', 'F32_EPS', 'TRAINED_RTOL', 'make_test_archives', 'write_shards', 'synth_docs',
+           'toy_texts', 'toy_sample', 'KeywordTfidf', 'make_label_run', 'ScriptedClient', 'make_synthetic_run',
+           'FakeOllamaServer', 'free_port', 'sum_tolerance', 'test_close_sums', 'test_close_rel']
 
 # %% ../nbs/05_testing.ipynb #4de00537
 _TEST_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><sitename>Wikipedia</sitename></siteinfo>
@@ -314,3 +315,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+# %% ../nbs/05_testing.ipynb #b1919c52
+F32_EPS = float(np.finfo(np.float32).eps)  # 2**-23: the spacing of float32 numbers at 1
+TRAINED_RTOL = F32_EPS ** 0.5  # ≈ 3.5e-4: what trained runs that added in different orders may differ by, relative (see above)
+
+def sum_tolerance(n_terms: int, # how many terms each compared value adds up (tokens of a batch, length of a reduction)
+                  scale: float, # the size of the terms, e.g. the largest magnitude among the compared values
+                  eps: float = F32_EPS, # machine epsilon of the format the sums are taken in
+                  c: float = 4.0, # safety factor over the random-walk estimate
+                 ) -> float:
+    "Largest difference expected between two sums of `n_terms` values of size `scale` added in different orders: c·ε·√n·scale."
+    return c * eps * max(n_terms, 1) ** 0.5 * abs(float(scale))
+
+# %% ../nbs/05_testing.ipynb #f90f748b
+def _numpy(x) -> np.ndarray:
+    if hasattr(x, 'detach'): x = x.detach().cpu().double().numpy()   # a tensor
+    return np.asarray(x, dtype=np.float64)
+
+def test_close_sums(a, b, # values computed in two ways (tensors, arrays or numbers of one shape)
+                    n_terms: int, # terms each value adds up
+                    what: str = '', # named in the failure message
+                    eps: float = F32_EPS, c: float = 4.0):
+    "Assert |a − b| ≤ `sum_tolerance(n_terms, max|b|)` everywhere: equal up to the order of summation; the failure names the worst element."
+    a, b = _numpy(a), _numpy(b)
+    if a.shape != b.shape: raise AssertionError(f"{what}: shapes differ, {a.shape} vs {b.shape}")
+    tol = sum_tolerance(n_terms, np.abs(b).max() if b.size else 0., eps, c)
+    d = np.abs(a - b)
+    if d.size and not d.max() <= tol:
+        i = np.unravel_index(int(d.argmax()), d.shape)
+        raise AssertionError(f"{what or 'values'} differ by {d.max():.3g} at {tuple(map(int, i))} ({a[i]:.8g} vs {b[i]:.8g}): more than "
+                             f"{tol:.3g} = {c:g}·eps·√{n_terms}·max|b| — not a difference of summation order")
+
+def test_close_rel(a, b, rtol: float = TRAINED_RTOL, what: str = ''):
+    "Assert |a − b| ≤ rtol·max|b| everywhere (trained quantities: losses, logits, topic weights)."
+    a, b = _numpy(a), _numpy(b)
+    tol = rtol * (np.abs(b).max() if b.size else 0.)
+    d = np.abs(a - b)
+    if d.size and not d.max() <= tol: raise AssertionError(f"{what or 'values'} differ by {d.max():.3g}, more than {rtol:.2g} of max |b| = {tol:.3g}")
