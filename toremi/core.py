@@ -13,8 +13,8 @@ import numpy as np, yaml
 # %% auto #0
 __all__ = ['PKG_DIR', 'STAGES', 'ToremiError', 'ConfigError', 'DataError', 'StageError', 'data_dir', 'cache_dir', 'default_mode',
            'temp_path', 'atomic_write', 'atomic_dir', 'remove_stale_temps', 'write_json', 'read_json', 'read_jsonl',
-           'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything', 'get_logger', 'progress', 'RunDir',
-           'fingerprint', 'input_key', 'stage_is_current', 'run_stage', 'Taxonomy', 'load_taxonomy']
+           'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything', 'get_logger', 'progress', 'folder_lock',
+           'RunDir', 'fingerprint', 'input_key', 'stage_is_current', 'run_stage', 'Taxonomy', 'load_taxonomy']
 
 # %% ../nbs/00_core.ipynb #7b4ee35f
 class ToremiError(Exception):
@@ -214,6 +214,56 @@ def progress(it=None, desc: str = '', total=None, disable=None, **kw):
     if disable is None: disable = os.environ.get('TOREMI_PROGRESS', '1') == '0'
     return tqdm(it, desc=desc, total=total, disable=disable, dynamic_ncols=True, **kw)
 
+# %% ../nbs/00_core.ipynb #1072100e
+_HELD = {}  # lock file -> [open file, depth] of the locks this process holds
+
+def _holder(f) -> dict:
+    "What the lock file says of its holder ({} when it says nothing readable)."
+    try: return json.loads(Path(f).read_text(encoding='utf-8') or '{}')
+    except (OSError, ValueError): return {}
+
+@contextlib.contextmanager
+def folder_lock(folder, # the folder to hold: a run directory, a run folder, a stage's output
+                what: str = '', # what holds it ('train', 'sample', 'study'), named to the next process that tries
+               ):
+    "Hold an advisory lock on `folder` for the block; a second process fails at once naming the holder (see above)."
+    import fcntl, socket, sys
+    folder = Path(folder).absolute()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = folder.parent/f'.{folder.name}.lock'
+    key = str(lock)
+    if key in _HELD:   # re-entrant within this process
+        _HELD[key][1] += 1
+        try: yield lock
+        finally: _HELD[key][1] -= 1
+        return
+    while True:
+        f = open(lock, 'a+', encoding='utf-8')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            h = _holder(lock)
+            f.close()
+            who = f"process {h.get('pid', '?')} on {h.get('host', '?')} ({h.get('what') or 'toremi'}: {h.get('command', '?')}, since {h.get('since', '?')})"
+            raise StageError(f"{folder} is in use by {who}: wait for it to finish or stop it (kill {h.get('pid', 'PID')}); "
+                             "two processes must not write one run folder") from None
+        try:   # the holder before us may have removed the file between our open and our flock: then lock the new one
+            if os.stat(lock).st_ino == os.fstat(f.fileno()).st_ino: break
+        except FileNotFoundError: pass
+        f.close()
+    old = _holder(lock)
+    if old.get('pid') and old.get('host') == socket.gethostname() and not _alive(int(old['pid'])):
+        get_logger().warning(f"{folder}: taking over the lock of process {old['pid']} ({old.get('what') or 'toremi'}, since {old.get('since', '?')}), which is no longer running")
+    f.seek(0)
+    f.truncate()
+    f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), what=what, command=' '.join(sys.argv)[:300], since=time.strftime('%Y-%m-%dT%H:%M:%S'))))
+    f.flush()
+    _HELD[key] = [f, 1]
+    try: yield lock
+    finally:
+        del _HELD[key]
+        with contextlib.suppress(FileNotFoundError): os.unlink(lock)   # removed while still held: the next process locks a new file
+        f.close()
+
 # %% ../nbs/00_core.ipynb #06876825
 STAGES = ('corpus', 'tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'labels', 'annotated', 'noised', 'train', 'eval', 'results', 'labelers')
 
@@ -268,6 +318,10 @@ def run_stage(name: str, out, config: dict, fn: Callable[[Path], dict], inputs: 
     if not force and stage_is_current(out, config, inputs):
         log.info(f"{name}: {out} is up to date (same config and inputs); pass force=True / --force to rerun")
         return read_json(out/'meta.json')
+    with folder_lock(out, name):   # one writer per stage output; another process fails at once, naming this one
+        return _write_stage(name, out, config, fn, inputs, log)
+
+def _write_stage(name, out: Path, config: dict, fn, inputs: list, log) -> dict:
     ins = _inputs(inputs, out)
     t0 = time.time()
     with atomic_dir(out) as tmp:

@@ -466,6 +466,10 @@ def run_study(cfg: Config, part: str = 'core', # 'core' (`toremi study`), 'extra
               prepare_only: bool = False, # stop once the data, the noised copies and the task files are made (then `toremi pack`)
              ) -> Path:
     "Prepare the data, train and evaluate every planned run of `part` (`study.jobs` at a time), write the results tables and figures; prints the wall time."
+    with folder_lock(RunDir(cfg.run_dir).root, 'study'):   # one study per run directory; its workers lock their own run folders
+        return _run_study(cfg, part, force, figures, evaluate, figures_dir, prepare_only)
+
+def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: bool, figures_dir, prepare_only: bool) -> Path:
     from toremi.evaluate import eval_tasks
     log, rd, t0 = get_logger('toremi.study'), RunDir(cfg.run_dir), time.time()
     runs = plan_runs(cfg, part)

@@ -444,9 +444,14 @@ def train(cfg: Config, run_dir=None,  # run folder (default `default_run_dir`)
           keep_checkpoints: int = 0,  # keep only the newest N checkpoints (0 = all)
           ) -> Path:
     "Train GPT-2 with `cfg.train.strategy`; writes metrics, weights, checkpoints and `final/`; returns the run folder."
-    t, log = cfg.train, get_logger('toremi.train')
     run = Path(run_dir) if run_dir else default_run_dir(cfg, data, tag)
-    callback = callback or (lambda event, info: None)
+    main_process = int(os.environ.get('RANK', '0')) == 0   # under torchrun/accelerate the first process holds the lock for all
+    with folder_lock(run, 'train') if main_process else contextlib.nullcontext():
+        return _train(cfg, run, data, resume, force, strategy_factory, callback or (lambda event, info: None), keep_checkpoints)
+
+def _train(cfg: Config, run: Path, data, resume: bool, force: bool, strategy_factory, callback, keep_checkpoints: int) -> Path:
+    "The body of `train` (its folder locked)."
+    t, log = cfg.train, get_logger('toremi.train')
 
     # set up: processes, data, strategy
     acc = make_accelerator(cfg, run)
