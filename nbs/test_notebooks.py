@@ -110,3 +110,20 @@ def test_gpu_preset_paths_and_pack_round_trip(tmp_path):
     runs = study_runs(moved, 'core')
     assert (runs.status == 'ok').all() and runs.evaluated.all(), runs[['name', 'status', 'note']].to_string()
     assert archive.stat().st_size < 2**20, archive.stat().st_size
+
+
+@pytest.mark.xdist_group('study')
+def test_smoke_split_by_group(smoke_run):
+    "On the embedded corpus (smoke preset) no original file sits in two splits, and the sample stage says so."
+    import datasets
+    from toremi.core import read_json
+    dd = datasets.load_from_disk(str(smoke_run/'annotated'))
+    where = {}
+    for sp in dd:
+        for g in set(dd[sp]['group']): where.setdefault(g, set()).add(sp)
+    both = sorted(g for g, s in where.items() if len(s) > 1)
+    assert not both, f'groups in two splits: {both[:5]}'
+    counts = read_json(smoke_run/'sample'/'meta.json')['counts']
+    assert counts['groups']['leaked_groups'] == 0 and counts['groups']['own_group'] == 0, counts['groups']
+    assert any('/' in g for g in where), 'the embedded corpus names each chunk\'s original file'
+    assert set(counts['health']['source']) == set(dd['train']['source'])

@@ -11,6 +11,7 @@ from .core import ConfigError, DataError, RunDir, StageError, data_dir, get_logg
 from .config import Config, LABELERS
 from .label import Labeler, LabelError, LabelerUnavailable, OfflineLabeler, OllamaLabeler, label_all
 from .lmlabel import TransformersLabeler
+from .split import domain_health
 
 # %% auto #0
 __all__ = ['ANNOTATE_STAGES', 'read_labels', 'cluster_inputs', 'make_labeler', 'label_stage_config', 'load_gold_map',
@@ -200,6 +201,7 @@ def attach_topics(cfg: Config, force: bool = False) -> Path:
     fallback = [cfg.label.fallback] if cfg.label.fallback else []
     config = {'taxonomy': cfg.label.taxonomy, 'fallback': cfg.label.fallback}
     def work(tmp: Path) -> dict:
+        from toremi.data import NO_TOPIC
         labels = read_labels(rd.labels)
         for c, labs in labels.items():
             bad = [l for l in labs if l not in tax]
@@ -234,6 +236,9 @@ def attach_topics(cfg: Config, force: bool = False) -> Path:
                 used.update(ts)
             counts['topic_rows'][split], counts['source_topic_rows'][split] = tr, st
             if n_fb: log.info(f"split {split}: {n_fb} of {len(ds)} rows have no labelled cluster and got {fallback or 'no topic'}")
+            if split == 'train':   # the health of every topic as a domain (a row's first topic, as domain strategies use it)
+                groups = ds['group'] if 'group' in ds.column_names else ds['doc_id']
+                counts['health'] = {'topic': domain_health([t[0] if t else NO_TOPIC for t in topics], groups, ds['n_tokens'])}
         vocab = [l for l in tax.labels if l in used] + sorted(used - set(tax.labels))
         datasets.DatasetDict(out).save_to_disk(str(tmp))
         write_json(vocab, tmp/'topics.json')

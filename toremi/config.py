@@ -56,6 +56,7 @@ class SampleConfig:
     nested: list = field(default_factory=list)  # smaller budgets whose samples are nested prefixes of the largest
     val_frac: float = 0.05  # share of documents held out for validation (split before chunking)
     test_frac: float = 0.05  # share of documents held out for test
+    group_by: str = 'group'  # metadata field naming a document's group (original file, site, repository): held-out splits take whole groups; 'url_host:<field>' = the host of a URL field; '' = every document alone
     on_short: str = choice('error', 'error', 'report')  # a source without enough tokens for its budget: 'error' or 'report' (keep what exists)
     num_proc: int = 2  # processes for tokenization
 

@@ -242,7 +242,7 @@ def build_source(name: str, archives: dict, out, chunk_chars: int = 6000, min_ch
             if len(chunk) < min_chars:
                 counts['dropped_short'] += 1
                 continue
-            docs.append(dict(id=f"{name}/{key}/{i:03d}", text=chunk, source=name, metadata=dict(meta, chunk=i, n_chunks=len(chunks))))
+            docs.append(dict(id=f"{name}/{key}/{i:03d}", text=chunk, source=name, metadata=dict(meta, group=f"{name}/{key}", chunk=i, n_chunks=len(chunks))))
     ids = [d['id'] for d in docs]
     if len(set(ids)) != len(ids): raise StageError(f"source '{name}' produced duplicate ids, e.g. {Counter(ids).most_common(1)[0][0]}: a reader bug")
     keep = _spread(len(docs), max_docs)
@@ -257,7 +257,7 @@ def build_source(name: str, archives: dict, out, chunk_chars: int = 6000, min_ch
                 dropped=dropped, shards=shards)
 
 # %% ../nbs/01_corpus.ipynb #b79fb2e3
-CORPUS_FORMAT = 1  # bump when the cleaning or chunking changes the output
+CORPUS_FORMAT = 2  # bump when the cleaning or chunking changes the output (2: metadata.group, the original file of every chunk)
 
 def check_sources(sources) -> list:
     "The source names of `cfg.corpus.sources`, checked against `SOURCES` (ConfigError listing the known ones)."

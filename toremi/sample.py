@@ -11,12 +11,12 @@ import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path
 from .config import parse_ratios
 from .corpus import reader_report
-from .split import SPLITS, corpus_path, read_corpus, doc_key, assign_splits
+from .split import SPLITS, corpus_path, read_corpus, doc_key, assign_splits, split_report, domain_health
 from .tokenizer import EOS, build_tokenizer, load_tokenizer
 
 # %% auto #0
-__all__ = ['log', 'COLUMNS', 'cut_windows', 'allocate', 'plan_budgets', 'select_windows', 'tokenize_windows',
-           'check_sample_config', 'sample_corpus', 'load_sample']
+__all__ = ['log', 'COLUMNS', 'cut_windows', 'allocate', 'plan_budgets', 'select_windows', 'tokenize_windows', 'window_hashes',
+           'duplicate_windows', 'check_sample_config', 'sample_corpus', 'load_sample']
 
 # %% ../nbs/03_sample.ipynb #d056891a
 log = get_logger('toremi.sample')
@@ -41,14 +41,14 @@ def _windows_batch(batch: dict, tok_path: str, seq_len: int, min_tokens: int) ->
     tk = _backend(tok_path)
     eos = tk.token_to_id(EOS)
     enc = tk.encode_batch(batch['text'], add_special_tokens=False)
-    out = {k: [] for k in ('id', 'doc_id', 'source', 'gold', 'split', 'n_tokens', 'input_ids', 'dropped')}
+    out = {k: [] for k in ('id', 'doc_id', 'source', 'gold', 'group', 'split', 'n_tokens', 'input_ids', 'dropped')}
     for j, e in enumerate(enc):
         wins, dropped = cut_windows(e.ids + [eos], seq_len, min_tokens)
         rows = wins if wins else [[]]
         for w, ids in enumerate(rows):
             out['id'].append(f"{batch['id'][j]}#{w}")
             out['doc_id'].append(batch['id'][j])
-            for k in ('source', 'gold', 'split'): out[k].append(batch[k][j])
+            for k in ('source', 'gold', 'group', 'split'): out[k].append(batch[k][j])
             out['n_tokens'].append(len(ids))
             out['input_ids'].append(ids)
             out['dropped'].append(dropped if w == len(rows) - 1 else 0)
@@ -137,12 +137,12 @@ def select_windows(sources: np.ndarray, n_tokens: np.ndarray, plan: dict, seed: 
 # %% ../nbs/03_sample.ipynb #8a6d63eb
 def _features(extra: dict | None = None):
     import datasets as hd
-    f = dict(id=hd.Value('string'), doc_id=hd.Value('string'), source=hd.Value('string'), gold=hd.Value('string'),
+    f = dict(id=hd.Value('string'), doc_id=hd.Value('string'), source=hd.Value('string'), gold=hd.Value('string'), group=hd.Value('string'),
              text=hd.Value('string'), n_tokens=hd.Value('int32'), input_ids=hd.List(hd.Value('int32')))
     return hd.Features({**f, **(extra or {})})
 
 # %% ../nbs/03_sample.ipynb #c39119af
-COLUMNS = ('id', 'doc_id', 'source', 'gold', 'text', 'n_tokens', 'input_ids', 'nest')
+COLUMNS = ('id', 'doc_id', 'source', 'gold', 'group', 'text', 'n_tokens', 'input_ids', 'nest')
 
 def tokenize_windows(docs: dict, split: list, tok_path, seq_len: int, min_tokens: int, num_proc: int = 1, work_dir=None):
     "A `datasets.Dataset` with one row per window of every document (columns of contract 3 plus `split`, `dropped`)."
@@ -183,18 +183,40 @@ def _take_train(ds, sel: dict, rows: np.ndarray, tok_path: str, seed: int):
     train = hd.concatenate_datasets(parts)
     return train.select(np.random.default_rng(seed).permutation(len(train)))
 
+# %% ../nbs/03_sample.ipynb #7288cf8e
+def window_hashes(ds) -> np.ndarray:
+    "A 64-bit BLAKE2 hash of the token ids of every row of `ds` (a `datasets.Dataset`; equal ids, equal hash)."
+    col = ds.with_format('arrow')[:].column('input_ids').combine_chunks()
+    if len(col) == 0: return np.zeros(0, dtype=np.uint64)
+    off, vals = col.offsets.to_numpy(), col.values.to_numpy(zero_copy_only=False).astype(np.int32)
+    h = [hashlib.blake2b(vals[a:b].tobytes(), digest_size=8).digest() for a, b in zip(off[:-1], off[1:])]
+    return np.frombuffer(b''.join(h), dtype=np.uint64)
+
+# %% ../nbs/03_sample.ipynb #0008e61f
+def duplicate_windows(dd) -> dict:
+    "Per held-out split: the windows whose token ids equal a train window's (count, share, up to 5 example ids)."
+    train = set(window_hashes(dd['train']).tolist())
+    out = {}
+    for sp in SPLITS[1:]:
+        dup = np.array([h in train for h in window_hashes(dd[sp]).tolist()], dtype=bool)
+        out[sp] = dict(windows=int(dup.sum()), share=float(dup.mean()) if len(dup) else 0.0,
+                       examples=[dd[sp][int(i)]['id'] for i in np.flatnonzero(dup)[:5]])
+    return out
+
 # %% ../nbs/03_sample.ipynb #b0e66368
 def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
     "Body of the sample stage: writes the DatasetDict into `tmp`, returns the counts for meta.json."
     import datasets as hd
     s, cp, reader = cfg.sample, corpus_path(cfg), {}
-    docs = read_corpus(cp, cfg.corpus.on_bad_line, reader)
+    docs = read_corpus(cp, cfg.corpus.on_bad_line, reader, s.group_by)
     sources = sorted(set(docs['source']))
     unknown = [k for k in parse_ratios(s.ratios or {}, 'sample.ratios') if k not in sources]
     if unknown:  # fail before the expensive tokenization
         raise ConfigError(f"sample.ratios: unknown source(s) {', '.join(repr(k) for k in unknown)}; the corpus {cp} has sources {', '.join(sources)}")
-    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, s.val_frac, s.test_frac)
-    n_docs = {sp: split.count(sp) for sp in SPLITS}
+    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, s.val_frac, s.test_frac, docs['group'])
+    groups = dict(split_report(docs['group'], split), own_group=reader.pop('own_group', 0), group_by=s.group_by)
+    if groups['leaked_groups']: raise StageError(f"sample: groups in two splits {groups['leaked_examples']}: a bug in assign_splits; please report it")
+    n_docs = groups['documents']
     work = temp_path(tmp.parent/'sample-work', is_dir=True)  # removed below, or by the next run if this one is killed
     try:
         ds = tokenize_windows(docs, split, tok_path, s.seq_len, min_tokens, s.num_proc, work)
@@ -215,6 +237,8 @@ def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
             out[sp] = ds.select(idx).add_column('nest', [-1] * len(idx))
         dd = hd.DatasetDict({k: v.select_columns(list(COLUMNS)) for k, v in out.items()})
         dd.save_to_disk(str(tmp))
+        dups = duplicate_windows(dd)
+        health = domain_health(dd['train']['source'], dd['train']['group'], dd['train']['n_tokens'])
     finally: shutil.rmtree(work, ignore_errors=True)
     K = len(plan['levels']) - 1
     train = {k: dict(share=plan['shares'][k], available_tokens=available[k], available_windows=int(((src[tr]) == k).sum()),
@@ -222,11 +246,14 @@ def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
                      windows=int((src[tr[sel['rows']]] == k).sum()),
                      nested_requested=[pl[k] for pl in plan['per_level']], nested_got=sel['got'][k]) for k in sources}
     short = sorted(plan['short'])
+    n_dup = {sp: v['windows'] for sp, v in dups.items() if v['windows']}
+    if n_dup: log.warning(f"sample: held-out windows equal to a train window: {n_dup} (e.g. {[e for v in dups.values() for e in v['examples']][:3]}); "
+                          "the same text under two document ids — see counts.duplicates in meta.json")
     if short: log.warning(f"sample: source(s) {', '.join(short)} ran short of their budget and were kept whole (on_short=report): "
                           + '; '.join(f"{k}: got {train[k]['got']:,} of {train[k]['requested']:,}" for k in short))
     return dict(
         corpus=str(cp), reader=reader_report(reader), skipped_lines=reader.get('skipped', {}), tokenizer=s.tokenizer, seq_len=s.seq_len, min_tokens=min_tokens, budget=plan['budget'], levels=plan['levels'],
-        documents=n_docs, windows={k: len(v) for k, v in dd.items()},
+        documents=n_docs, groups=groups, duplicates=dups, health=dict(source=health), windows={k: len(v) for k, v in dd.items()},
         tokens={k: int(np.sum(v.data.column('n_tokens').to_numpy())) for k, v in dd.items()},
         requested=sum(plan['per_level'][K].values()), got=sum(v['got'] for v in train.values()), short_sources=short,
         train=train,

@@ -5,12 +5,14 @@
 # %% ../nbs/02_split.ipynb #b9210054
 from __future__ import annotations
 import hashlib
+import numpy as np
 from pathlib import Path
 from .core import ConfigError, DataError, StageError, RunDir, read_json, get_logger, progress
 from .corpus import iter_documents, skip_summary, reader_report
 
 # %% auto #0
-__all__ = ['SPLITS', 'corpus_path', 'read_corpus', 'doc_key', 'split_sizes', 'assign_splits']
+__all__ = ['SPLITS', 'corpus_path', 'group_of', 'read_corpus', 'doc_key', 'split_sizes', 'assign_splits', 'split_report',
+           'domain_health']
 
 # %% ../nbs/02_split.ipynb #03d3b15b
 SPLITS = ('train', 'validation', 'test')
@@ -22,24 +24,44 @@ def corpus_path(cfg) -> Path:
     if (rd/'external.json').is_file(): return Path(read_json(rd/'external.json')['path'])
     return rd
 
+# %% ../nbs/02_split.ipynb #d72df80e
+def group_of(doc: dict, # a document: id, text, source, metadata
+             group_by: str = 'group', # metadata field naming its group; 'url_host:<field>' = the host of that URL field; '' = none
+            ) -> str | None:
+    "The group a document belongs to (its original file, site, repository), or None when it names none (it is then its own group)."
+    if not group_by: return None
+    md = doc.get('metadata') or {}
+    field, host = (group_by[len('url_host:'):], True) if group_by.startswith('url_host:') else (group_by, False)
+    v = md.get(field)
+    if v is None or v == '': return None
+    if host:
+        from urllib.parse import urlsplit
+        return urlsplit(str(v)).hostname or None
+    return str(v)
+
 # %% ../nbs/02_split.ipynb #689f9871
 def read_corpus(path, # a corpus folder or file (see `toremi.corpus.iter_documents`)
                 on_bad_line: str = 'fail', # 'fail' or 'skip' (counted in `stats`)
-                stats: dict | None = None # filled with the reader's statistics
+                stats: dict | None = None, # filled with the reader's statistics (and `own_group`: documents that name no group)
+                group_by: str = 'group', # see `group_of`
                ) -> dict:
-    "All documents of the corpus at `path` as columns {id, text, source, gold}; an empty corpus is an error that says why."
+    "All documents of the corpus at `path` as columns {id, text, source, gold, group}; an empty corpus is an error that says why."
     path, stats = Path(path), stats if stats is not None else {}
     if not path.exists(): raise StageError(f"the corpus {path} does not exist: run `toremi corpus` / build_corpus(cfg) first")
-    cols = dict(id=[], text=[], source=[], gold=[])
+    cols, own = dict(id=[], text=[], source=[], gold=[], group=[]), 0
     for d in progress(iter_documents(path, on_bad_line=on_bad_line, stats=stats), f'read {path.name}', None):
         md = d.get('metadata') or {}
+        g = group_of(d, group_by)
+        own += g is None
         cols['id'].append(str(d['id']))
         cols['text'].append(d['text'])
         cols['source'].append(str(d['source']))
         cols['gold'].append('' if md.get('gold') is None else str(md['gold']))
+        cols['group'].append(str(d['id']) if g is None else g)
     if not cols['id']:
         why = skip_summary(stats) or 'it has no records'
         raise DataError(f"{path}: the corpus has no documents ({why}); build it again or point corpus.path at a non-empty corpus")
+    stats['own_group'] = own
     return cols
 
 # %% ../nbs/02_split.ipynb #5f51f7c3
@@ -60,17 +82,60 @@ def split_sizes(n: int, val_frac: float, test_frac: float) -> tuple[int, int]:
 # %% ../nbs/02_split.ipynb #e907e55f
 def assign_splits(ids: list, sources: list,
                   seed: int, # the data seed (`cfg.data_seed`)
-                  val_frac: float, test_frac: float) -> list:
-    "The split ('train' | 'validation' | 'test') of every document: per source, ranked by `doc_key`."
+                  val_frac: float, test_frac: float,
+                  groups: list | None = None, # the group of every document (default: each document its own group)
+                 ) -> list:
+    "The split ('train' | 'validation' | 'test') of every document: per source, whole groups in the order of `doc_key` (see above)."
     for k, v in (('sample.val_frac', val_frac), ('sample.test_frac', test_frac)):
         if not (0 <= v < 1): raise ConfigError(f"{k} must be in [0, 1), got {v}")
     if val_frac + test_frac >= 1: raise ConfigError(f"sample.val_frac + sample.test_frac = {val_frac + test_frac:g} leaves no train documents; keep it below 1")
+    groups = list(ids) if groups is None else list(groups)
     by_src = {}
-    for i, s in enumerate(sources): by_src.setdefault(s, []).append(i)
-    out = ['train'] * len(ids)
-    for s, idx in by_src.items():
-        nv, nt = split_sizes(len(idx), val_frac, test_frac)
-        ranked = sorted(idx, key=lambda i: (doc_key(ids[i], seed), ids[i]))
-        for i in ranked[:nt]: out[i] = 'test'
-        for i in ranked[nt:nt + nv]: out[i] = 'validation'
+    for i, s in enumerate(sources): by_src.setdefault(s, {}).setdefault(groups[i], []).append(i)
+    out, decided = ['train'] * len(ids), {}   # a group that spans sources keeps the split its first source gave it
+    for s in sorted(by_src):
+        members = by_src[s]
+        nv, nt = split_sizes(sum(map(len, members.values())), val_frac, test_frac)
+        held, got = [], {'test': 0, 'validation': 0}
+        for g in sorted(members, key=lambda g: (doc_key(g, seed), g)):
+            n, sp = len(members[g]), decided.get(g)
+            if sp is None:
+                sp = 'test' if got['test'] + n / 2 <= nt else 'validation' if got['validation'] + n / 2 <= nv else 'train'
+                decided[g] = sp
+            if sp != 'train':
+                got[sp] += n
+                held.append(g)
+            for i in members[g]: out[i] = sp
+        if held and len(held) == len(members):   # every group held out: the last one goes back to train
+            decided[held[-1]] = 'train'
+            for i in members[held[-1]]: out[i] = 'train'
+    return out
+
+# %% ../nbs/02_split.ipynb #d50f1a9b
+def split_report(groups: list, # the group of every document (or window)
+                 splits: list, # its split
+                ) -> dict:
+    "Documents and groups per split, and the groups found in more than one split (`leaked_groups`, with up to 10 examples)."
+    where = {}
+    for g, sp in zip(groups, splits): where.setdefault(g, set()).add(sp)
+    leaks = sorted(g for g, s in where.items() if len(s) > 1)
+    return dict(documents={sp: list(splits).count(sp) for sp in SPLITS},
+                groups={sp: sum(sp in s for s in where.values()) for sp in SPLITS},
+                leaked_groups=len(leaks), leaked_examples=leaks[:10])
+
+# %% ../nbs/02_split.ipynb #d96bfd3b
+def domain_health(domains, # the domain of every window (a source, a first topic)
+                  groups,  # the group of every window
+                  tokens=None, # the tokens of every window: adds each domain's `tokens` and `token_share` (its natural share)
+                 ) -> dict:
+    "Per domain: windows, distinct groups, its largest group and that group's share of the domain's windows, effective groups 1/Σp²."
+    import pandas as pd
+    df = pd.DataFrame({'domain': list(domains), 'group': list(groups), 'tokens': 1 if tokens is None else np.asarray(tokens)})
+    out, total = {}, df['tokens'].sum()
+    for d, g in df.groupby('domain', sort=True):
+        counts = g['group'].value_counts()
+        p = counts.to_numpy() / len(g)
+        out[str(d)] = dict(windows=int(len(g)), groups=int(len(counts)), largest_group=str(counts.index[0]),
+                           largest_share=float(p[0]), effective_groups=float(1 / (p ** 2).sum()))
+        if tokens is not None: out[str(d)].update(tokens=int(g['tokens'].sum()), token_share=float(g['tokens'].sum() / total))
     return out

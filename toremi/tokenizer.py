@@ -113,14 +113,14 @@ def _stage_config(cfg) -> dict:
     s = cfg.sample
     if s.tokenizer == 'gpt2': return dict(tokenizer='gpt2', package=list(GPT2_PACKAGE), sha256=GPT2_WHEEL_SHA256, model_max_length=s.seq_len)
     return dict(tokenizer='bpe', vocab_size=s.vocab_size, min_frequency=2, trained_on='train documents', data_seed=cfg.data_seed,
-                val_frac=s.val_frac, test_frac=s.test_frac, on_bad_line=cfg.corpus.on_bad_line, model_max_length=s.seq_len)
+                val_frac=s.val_frac, test_frac=s.test_frac, group_by=s.group_by, on_bad_line=cfg.corpus.on_bad_line, model_max_length=s.seq_len)
 
 # %% ../nbs/02_tokenizer.ipynb #a24fb0f0
 def _train_on_corpus(cfg, cp: Path, tmp: Path) -> dict:
     "Train the BPE on the train documents of the corpus at `cp` and save it into `tmp`."
     stats = {}
-    docs = read_corpus(cp, cfg.corpus.on_bad_line, stats)
-    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, cfg.sample.val_frac, cfg.sample.test_frac)
+    docs = read_corpus(cp, cfg.corpus.on_bad_line, stats, cfg.sample.group_by)
+    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, cfg.sample.val_frac, cfg.sample.test_frac, docs['group'])
     texts = [t for t, s in zip(docs['text'], split) if s == 'train']
     tok = train_bpe(texts, cfg.sample.vocab_size, length=len(texts), model_max_length=cfg.sample.seq_len)
     tok.save_pretrained(str(tmp))
