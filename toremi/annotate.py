@@ -238,7 +238,9 @@ def attach_topics(cfg: Config, force: bool = False) -> Path:
             if n_fb: log.info(f"split {split}: {n_fb} of {len(ds)} rows have no labelled cluster and got {fallback or 'no topic'}")
             if split == 'train':   # the health of every topic as a domain (a row's first topic, as domain strategies use it)
                 groups = ds['group'] if 'group' in ds.column_names else ds['doc_id']
-                counts['health'] = {'topic': domain_health([t[0] if t else NO_TOPIC for t in topics], groups, ds['n_tokens'])}
+                every = [(t, g, n) for ts, g, n in zip(topics, groups, ds['n_tokens']) for t in (ts or [NO_TOPIC])]   # a row counts for each of its topics
+                counts['health'] = {'topic': domain_health([t[0] if t else NO_TOPIC for t in topics], groups, ds['n_tokens']),
+                                    'topic_all': domain_health(*zip(*every))}
         vocab = [l for l in tax.labels if l in used] + sorted(used - set(tax.labels))
         datasets.DatasetDict(out).save_to_disk(str(tmp))
         write_json(vocab, tmp/'topics.json')

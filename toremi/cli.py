@@ -55,7 +55,7 @@ def _train_args(sp):
 # %% ../nbs/90_cli.ipynb #0658d490
 def _evaluate(cfg, args):
     from toremi.evaluate import evaluate_run
-    from toremi.study import list_runs
+    from toremi.plan import list_runs
     runs = args.runs or [r['path'] for r in list_runs(cfg.run_dir)]
     if not runs: raise StageError(f"no training runs in {RunDir(cfg.run_dir).train}: run `toremi train` or `toremi study` first")
     for r in runs: print(evaluate_run(cfg, Path(r), force=args.force))
@@ -65,7 +65,7 @@ def _study(cfg, args):
     from toremi.study import run_study
     part = 'core' if args.command == 'study' else 'extra'
     print(run_study(cfg, part, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir,
-                    prepare_only=getattr(args, 'prepare_only', False)))
+                    prepare_only=getattr(args, 'prepare_only', False), compare_to=args.compare_to))
 
 # %% ../nbs/90_cli.ipynb #ae02b620
 def _figures(cfg, args):
@@ -114,6 +114,7 @@ def _figures_args(sp):
 def _study_args(sp):
     _figures_args(sp)
     sp.add_argument('--no-figures', action='store_true', help='skip drawing figures at the end')
+    sp.add_argument('--compare-to', type=Path, help='a folder of earlier results (summary_<part>.csv) the rerun is compared with (default: the figures folder as it was)')
 
 EXTRA_ARGS = {  # name: functions that add a command's own arguments
     'train': [_train_args], 'doremi-weights': [_train_args], 'annotate': [_annotate_args],

@@ -225,15 +225,21 @@ ABLATIONS = ('renormalized', 'plateau', 'switch-50', 'switch-75', 'switch-87.5',
 
 @dataclass
 class StudyConfig:
-    "Which runs the study makes: `toremi study` the core, `toremi study-extra` the extra baselines and the ToReMi ablations."
+    "Which runs the study makes: `toremi study` the core, `toremi study-extra` the extra baselines, noise, ToReMi ablations and controls."
     strategies: list = choice(['uniform', 'toremi', 'loss', 'doremi'], *STRATEGY_NAMES)
     seeds: list = field(default_factory=lambda: [0, 1, 2])
-    noise: bool = True  # also run the noise-injection experiment (uniform and toremi on data with one topic corrupted)
+    core_baselines: list = choice(['stratified-source'], *BASELINES)  # baselines of the core study (stratified-<domain> is also the reference model of DoReMi over that domain)
+    noise: bool = True  # study-extra also runs the noise-injection experiment (uniform and toremi on data with one topic corrupted)
     noise_kinds: list = choice(['char_shuffle', 'word_shuffle'], *NOISE_KINDS)  # one noise experiment per kind
     baselines: list = choice(list(BASELINES), *BASELINES)  # extra baselines: a static mixture or a domain method over sources or topics
     ablations: list = choice(list(ABLATIONS), *ABLATIONS)  # ToReMi variants beside the faithful one of the core study
     jobs: int = 1  # runs trained side by side, each on cores/jobs threads (1 = one after the other, in this process)
     keep_checkpoints: bool = False  # keep a finished run's checkpoints/ (the study reads final/ only; GPT-2 124M checkpoints are 1.5 GB each)
+    controls: bool = True  # study-extra: the controls (replay, top domain, without it) of every learned mixture that beats uniform
+    flag_factor: float = 3.0  # flag a domain that a learned mixture up-weights more than this many times its natural share ...
+    flag_share: float = 0.5  # ... while one group (original file) holds more than this share of its windows ...
+    flag_groups: float = 5.0  # ... or it rests on fewer effective groups (1/Σp²) than this
+    effect: float = 0.015  # the relative perplexity change the tables say how many seeds would detect (80% power, 5% level)
 
 # %% ../nbs/00_config.ipynb #806db83a
 @dataclass

@@ -8,7 +8,7 @@ import contextlib, dataclasses, fnmatch, json, logging, math, os, re, sys, time,
 from collections import defaultdict
 from pathlib import Path
 import numpy as np, yaml
-from .core import ConfigError, DataError, StageError, RunDir, data_dir, fingerprint, get_logger, read_json, run_stage, sha256_json, write_json
+from .core import ConfigError, DataError, StageError, RunDir, atomic_write, data_dir, fingerprint, folder_lock, get_logger, read_json, run_stage, sha256_json, write_json
 from .config import Config
 
 # %% auto #0
@@ -118,6 +118,7 @@ def perplexity(model, # a causal LM returning `.logits` (Hugging Face style)
                subset: str = 'random', # how the `max_batches` subset is drawn (`eval_rows`)
                seed: int = 0, # seed of that subset
                matched: dict | None = None, # training token shares (`token_shares` of the train split): adds `ppl/matched/...`
+               per_row: dict | None = None, # filled with the rows read and their summed losses and targets (`row`, `loss`, `tokens` arrays)
               ) -> dict:
     "Token-weighted perplexity overall and per group: `exp(total loss / total target tokens)`, padding excluded; natural and mixture-matched re-weightings."
     import torch
@@ -133,7 +134,7 @@ def perplexity(model, # a causal LM returning `.logits` (Hugging Face style)
     ds = dataset.select_columns(['input_ids'] + [c for c in ('n_tokens', *by) if c in cols])
     if len(rows) < len(ds): ds = ds.select(rows)
     mixtures = dict(natural=token_shares(dataset, by) if 'n_tokens' in cols else {}, **({'matched': matched} if matched else {}))
-    total = [0.0, 0, 0]
+    total, row_loss, row_tok = [0.0, 0, 0], [], []
     groups = {c: defaultdict(lambda: [0.0, 0, 0]) for c in by}
     was_training = model.training
     model.eval()
@@ -146,11 +147,14 @@ def perplexity(model, # a causal LM returning `.logits` (Hugging Face style)
                 for j, (x, n) in enumerate(zip(ids, lens)):
                     if not 0 <= n <= len(x): raise DataError(f"perplexity: row {int(rows[start + j])} has n_tokens={n} but {len(x)} input_ids; fix the sample stage output")
                 for j, (l, t) in enumerate(zip(*_row_losses(model, ids, lens, pad_id, device))):
+                    row_loss.append(l)
+                    row_tok.append(t)
                     for acc in [total] + [groups[c][k] for c in by for k in _values(batch[c][j])]:
                         acc[0] += l
                         acc[1] += t
                         acc[2] += 1
     finally: model.train(was_training)
+    if per_row is not None: per_row.update(row=np.asarray(rows, dtype=np.int64), loss=np.asarray(row_loss, dtype=np.float64), tokens=np.asarray(row_tok, dtype=np.int64))
     return _summarise(total, groups, mixtures)
 
 # %% ../nbs/30_evaluate.ipynb #ac382c9e
@@ -489,17 +493,21 @@ def evaluate_run(cfg: Config,
                  tag: str = '', # run-name tag when `run_path` is not given (e.g. 'noise')
                  device=None, # default 'cuda' when available else 'cpu'
                 ) -> Path:
-    "Perplexity on `cfg.eval.split` (pooled, natural, mixture-matched, macro) and lm-eval `cfg.eval.tasks` for the run's `final/` -> `<run>/eval.json`."
+    "Perplexity on `cfg.eval.split` (pooled, natural, mixture-matched, macro; every row's loss in `eval_rows.npz`) and lm-eval `cfg.eval.tasks` for the run's `final/` -> `<run>/eval.json`."
+    run = Path(run_path) if run_path else RunDir(cfg.run_dir).run(cfg.train.strategy, cfg.seed, tag)
+    with folder_lock(run, 'evaluate'):   # not while a trainer or another evaluation writes this run folder
+        return _evaluate(cfg, run, force, device)
+
+def _evaluate(cfg: Config, run: Path, force: bool, device) -> Path:
     import datasets, torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     log, rd = get_logger('toremi.evaluate'), RunDir(cfg.run_dir)
-    run = Path(run_path) if run_path else rd.run(cfg.train.strategy, cfg.seed, tag)
     final, out = check_checkpoint(run/'final'), run/'eval.json'
     data = _eval_data(rd)
     config = dataclasses.asdict(cfg.eval)
     inputs = {'final': fingerprint(final), 'data': fingerprint(data)}
     key = sha256_json([config, inputs])
-    if not force and out.is_file():
+    if not force and out.is_file() and (run/'eval_rows.npz').is_file():
         try: old = read_json(out)
         except Exception: old = {}
         if old.get('meta', {}).get('key') == key:
@@ -515,8 +523,10 @@ def evaluate_run(cfg: Config,
     with hf_offline(), quiet_lm_eval():
         model = AutoModelForCausalLM.from_pretrained(str(final)).to(device)
         tok = AutoTokenizer.from_pretrained(str(final))
+    per_row = {}
     res = perplexity(model, ds, tok, batch_size=cfg.eval.batch_size, max_batches=cfg.eval.max_batches, by=by, device=device,
-                     subset=cfg.eval.subset, seed=cfg.eval.subset_seed, matched=matched)
+                     subset=cfg.eval.subset, seed=cfg.eval.subset_seed, matched=matched, per_row=per_row)
+    with atomic_write(run/'eval_rows.npz', 'wb') as f: np.savez(f, **per_row)   # every window's loss: the study's paired bootstrap
     n_positions = model.config.n_positions
     del model
     lm, tdir = {'absent': [], 'absent_reasons': {}}, None

@@ -15,7 +15,7 @@ from .packages import load_packages
 # %% auto #0
 __all__ = ['TOY_TOPICS', 'LABEL_KEYWORDS', 'F32_EPS', 'TRAINED_RTOL', 'make_test_archives', 'write_shards', 'synth_docs',
            'toy_texts', 'toy_sample', 'KeywordTfidf', 'make_label_run', 'ScriptedClient', 'make_synthetic_run',
-           'FakeOllamaServer', 'free_port', 'sum_tolerance', 'test_close_sums', 'test_close_rel']
+           'FakeOllamaServer', 'free_port', 'fake_run', 'sum_tolerance', 'test_close_sums', 'test_close_rel']
 
 # %% ../nbs/05_testing.ipynb #4de00537
 _TEST_XML = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><sitename>Wikipedia</sitename></siteinfo>
@@ -315,6 +315,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+# %% ../nbs/05_testing.ipynb #5ff0d5c3
+def fake_run(root, # a study run directory
+             run, # a `toremi.plan.PlannedRun` (its name and config)
+             losses, # validation losses at evenly spaced steps up to `max_steps`
+             weights=None, mix=None, cfg=None, ev=None):
+    "A run folder as the trainer writes it (tests): config.yaml, metrics.jsonl (validation + train records), weights.jsonl, final/, eval.json."
+    import dataclasses
+    from toremi.config import save_config
+    p = Path(root)/'train'/run.name
+    (p/'final').mkdir(parents=True, exist_ok=True)
+    (p/'final'/'config.json').write_text('{}')
+    save_config(cfg or run.cfg, p/'config.yaml')
+    step = lambda i: (i + 1) * (run.cfg.train.max_steps // len(losses))
+    with open(p/'metrics.jsonl', 'w') as f:
+        for i, l in enumerate(losses):
+            f.write(json.dumps(dict(step=step(i), tokens=step(i) * 100, split='train', loss=l + .1, mix_source=mix or {'a': .5, 'b': .5}, mix_topic={'T': 1.0})) + '\n')
+            f.write(json.dumps(dict(step=step(i), tokens=step(i) * 100, split='validation', loss=l, ppl=float(np.exp(l)))) + '\n')
+        f.write('{"step": 99, "spl')  # a torn last line from an interrupted run
+    if weights:
+        with open(p/'weights.jsonl', 'w') as f:
+            for s, w in weights: f.write(json.dumps(dict(step=s, stage=1 + (s > 6), weights=w)) + '\n')
+    if ev is not None: write_json(dict(ev, meta=dict(config=dataclasses.asdict(run.cfg.eval))), p/'eval.json')
+    return p
 
 # %% ../nbs/05_testing.ipynb #b1919c52
 F32_EPS = float(np.finfo(np.float32).eps)  # 2**-23: the spacing of float32 numbers at 1
