@@ -133,13 +133,6 @@ class CorpusConfig:
     shard_docs: int = bounded(5000, 1)  # documents per output shard
     on_bad_line: str = choice('fail', 'fail', 'skip')  # 'fail' or 'skip' (skip counts and reports malformed lines)
 
-# %% ../nbs/00_config.ipynb #821e25d7
-@section_rule(CorpusConfig)
-def _corpus_rule(c, p):
-    "A chunk is at most `chunk_chars` long: a larger `min_chars` would drop every chunk."
-    if c.min_chars > c.chunk_chars: return [(('min_chars', 'chunk_chars'), f"{p}min_chars = {c.min_chars} is above {p}chunk_chars = {c.chunk_chars}: every chunk would be dropped; lower {p}min_chars")]
-    return []
-
 # %% ../nbs/00_config.ipynb #44c92a06
 @dataclass
 class SampleConfig:
@@ -162,7 +155,7 @@ def _sample_rule(s, p):
     out = []
     if s.val_frac + s.test_frac >= 1: out.append((('val_frac', 'test_frac'), f"{p}val_frac + {p}test_frac = {s.val_frac + s.test_frac:g} leaves no train documents; keep it below 1"))
     big = [n for n in s.nested if s.budget and n > s.budget]
-    if big: out.append((('nested', 'budget'), f"{p}nested: budget(s) {big} above {p}budget = {s.budget}; nested budgets are smaller samples of the same data"))
+    if big: out.append((('nested', 'budget'), f"{p}nested: budget(s) {big} must be ints > 0 and <= {p}budget ({s.budget}); nested budgets are smaller samples of the same data"))
     return out
 
 # %% ../nbs/00_config.ipynb #d5c112a5
@@ -324,7 +317,7 @@ def _train_rule(t, p):
     "The model's width splits into its heads; a global batch is whole micro-batches; AdamW has two betas; the warm-up ends before training does."
     out = []
     if t.n_embd % t.n_head: out.append((('n_embd', 'n_head'), f"{p}n_embd = {t.n_embd} must be divisible by {p}n_head = {t.n_head}"))
-    if t.global_batch % t.micro_batch: out.append((('global_batch', 'micro_batch'), f"{p}global_batch = {t.global_batch} is not a multiple of {p}micro_batch = {t.micro_batch}"))
+    if t.global_batch % t.micro_batch: out.append((('global_batch', 'micro_batch'), f"{p}global_batch = {t.global_batch} is not a multiple of {p}micro_batch = {t.micro_batch}: set --{p}micro_batch to a divisor of {t.global_batch}"))
     if len(t.betas) != 2: out.append((('betas',), f"{p}betas = {t.betas} must be two numbers (beta1, beta2)"))
     if t.warmup_steps >= t.max_steps:
         out.append((('warmup_steps', 'max_steps'), f"{p}warmup_steps = {t.warmup_steps} must be below {p}max_steps = {t.max_steps}: the learning rate "
@@ -479,7 +472,10 @@ def _deep_update(base: dict, upd: dict) -> dict:
 def _read_yaml(path: Path) -> dict:
     try: d = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
     except FileNotFoundError: raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except IsADirectoryError: raise ConfigError(f"{path} is a folder: give a YAML config file") from None
+    except PermissionError: raise ConfigError(f"{path}: permission denied; make it readable (chmod a+r)") from None
+    except UnicodeDecodeError as e: raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}): save the config as UTF-8") from None
+    except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(d, dict): raise ConfigError(f"{path}: the top level must be a mapping")
     return d
 

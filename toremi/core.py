@@ -11,12 +11,12 @@ from typing import Callable, Iterable
 import numpy as np, yaml
 
 # %% auto #0
-__all__ = ['PKG_DIR', 'STAGES', 'VOLATILE_KEYS', 'ToremiError', 'ConfigError', 'DataError', 'StageError', 'data_dir', 'cache_dir',
-           'default_mode', 'temp_path', 'atomic_write', 'atomic_dir', 'remove_stale_temps', 'write_json', 'read_json',
-           'read_jsonl', 'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything', 'get_logger', 'progress',
-           'folder_lock', 'Interrupted', 'interrupt_on', 'die_with_parent', 'stop_processes', 'RunDir',
-           'content_digest', 'fingerprint', 'input_key', 'stage_changes', 'stage_is_current', 'run_stage', 'Taxonomy',
-           'load_taxonomy']
+__all__ = ['PKG_DIR', 'CPU_LAUNCH', 'STAGES', 'VOLATILE_KEYS', 'ToremiError', 'ConfigError', 'DataError', 'StageError',
+           'data_dir', 'cache_dir', 'default_mode', 'temp_path', 'atomic_write', 'atomic_dir', 'remove_stale_temps',
+           'write_json', 'read_json', 'read_jsonl', 'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything',
+           'get_logger', 'progress', 'folder_lock', 'Interrupted', 'interrupt_on', 'die_with_parent', 'stop_processes',
+           'launch_problem', 'RunDir', 'content_digest', 'fingerprint', 'input_key', 'stage_changes',
+           'stage_is_current', 'run_stage', 'Taxonomy', 'load_taxonomy']
 
 # %% ../nbs/00_core.ipynb #7b4ee35f
 class ToremiError(Exception):
@@ -316,6 +316,35 @@ def stop_processes(procs, # processes still running (`multiprocessing.Process`, 
                 killed.append(p.pid)
                 p.join(5)
     return killed
+
+# %% ../nbs/00_core.ipynb #158c6ffc
+CPU_LAUNCH = ("`torchrun --standalone --nproc_per_node {n} -m toremi.train ...`, or `accelerate launch --multi_gpu --num_processes {n} -m toremi.train ...` "
+              "without --cpu (on a machine without a GPU its processes train on the CPU)")   # several processes on CPU: the commands that work
+
+def _parent_argv() -> list:
+    "The command line of this process's parent (Linux; [] elsewhere)."
+    try: return Path(f'/proc/{os.getppid()}/cmdline').read_bytes().decode(errors='replace').split('\0')
+    except OSError: return []
+
+def launch_problem(num_processes: int, # the processes the run's `Accelerator` joined
+                   env=None, # the environment (default `os.environ`)
+                   parent_argv=None, # the launcher's command line (default: this process's parent's)
+                  ) -> str:
+    "Why this launch runs fewer processes than it asked for, with the command that works ('' when it does not)."
+    env = os.environ if env is None else env
+    asked = max(int(env.get('WORLD_SIZE') or 0), int(env.get('LOCAL_WORLD_SIZE') or 0))
+    if asked > num_processes:
+        return (f"the launcher started {asked} processes (WORLD_SIZE/LOCAL_WORLD_SIZE) but the run joined {num_processes}: on CPU use "
+                + CPU_LAUNCH.format(n=asked) + " (set ACCELERATE_USE_CPU=1 under another launcher)")
+    argv = _parent_argv() if parent_argv is None else list(parent_argv)
+    by_accelerate = any(Path(a).name == 'accelerate' or a.startswith('accelerate.commands') for a in argv) and 'launch' in argv
+    simple_cpu = 'WORLD_SIZE' not in env and str(env.get('ACCELERATE_USE_CPU', '')).lower() in ('true', '1', 'yes') and 'MASTER_ADDR' in env
+    if num_processes == 1 and simple_cpu and (by_accelerate or not argv):
+        n = next((a.split('=', 1)[1] if '=' in a else argv[i + 1] for i, a in enumerate(argv)
+                  if a.split('=')[0] in ('--num_processes', '--num-processes') and ('=' in a or i + 1 < len(argv))), '2')
+        return (f"`accelerate launch --cpu --num_processes {n}` starts ONE process (its --cpu launcher ignores --num_processes), so this run "
+                f"would train in 1 process, not {n}. On CPU use " + CPU_LAUNCH.format(n=n))
+    return 
 
 # %% ../nbs/00_core.ipynb #06876825
 STAGES = ('corpus', 'tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'labels', 'annotated', 'noised', 'train', 'eval', 'results', 'labelers')

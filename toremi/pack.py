@@ -230,6 +230,7 @@ def unpack(archive, # a `pack` archive
     with folder_lock(root, 'unpack'):
         gone = remove_stale_temps(root.parent, tag='unpack')   # what a killed unpack left
         if gone: log.info(f"unpack: removed {len(gone)} temp folder(s) of an interrupted unpack in {root.parent}")
+        if root.exists() and not root.is_dir(): raise StageError(f"unpack: {root} is a file, not a folder: name a new or empty folder for the run directory")
         present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
         if present and not force:
             raise StageError(f"unpack: {root} is not empty (it holds {', '.join(present[:6])}{' ...' if len(present) > 6 else ''}): unpack into a new or "

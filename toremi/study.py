@@ -4,8 +4,9 @@
 
 # %% ../nbs/50_study.ipynb #5a269c4d
 from __future__ import annotations
-import copy, dataclasses, json, multiprocessing, os, re, shutil, time
+import contextlib, copy, dataclasses, json, multiprocessing, os, re, shutil, signal, time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,10 +19,10 @@ from .evaluate import _flat_eval, parse_run_name
 __all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path', 'doremi_weights_path',
            'with_changes', 'baseline_changes', 'ablation_changes', 'faithful_ablations', 'PlannedRun', 'plan_runs',
            'read_jsonl', 'list_runs', 'run_status', 'study_runs', 'usable', 'load_curves', 'load_weights',
-           'load_mixture', 'load_evals', 'study_inputs', 'seed_spread', 'steps_to_target', 'compare_to_baseline',
-           'plot_mean_band', 'note_missing', 'save_figure', 'save_table', 'mean_pm', 'markdown_table', 'Job',
-           'run_jobs', 'prepare', 'doremi_chain', 'study_jobs', 'run_study', 'write_results', 'study_notebook_dir',
-           'run_figures']
+           'load_mixture', 'load_evals', 'NotPlanned', 'study_inputs', 'seed_spread', 'steps_to_target',
+           'compare_to_baseline', 'plot_mean_band', 'note_missing', 'save_figure', 'save_table', 'mean_pm',
+           'markdown_table', 'Job', 'run_jobs', 'prepare', 'doremi_chain', 'study_jobs', 'run_study', 'write_results',
+           'study_notebook_dir', 'run_figures']
 
 # %% ../nbs/50_study.ipynb #182961c7
 from .strategies import STRATEGIES
@@ -234,18 +235,22 @@ def load_evals(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else ['name', 'label', 'group', 'strategy', 'tag', 'seed'])
 
 # %% ../nbs/50_study.ipynb #b1a2001b
+class NotPlanned(StageError): "A study notebook's groups were not planned in this study (a part switched off): the figure driver skips it."
+
 def study_inputs(run_dir, # the study's run directory; a relative one is taken from the checkout's root
                  figures_dir='', # '' = `<run_dir>/figures`
                  part: str = 'core', # which planned runs: 'core', 'extra' or 'all'
                  groups=(), # the groups a notebook needs at least one usable run of ('strategy', 'noise', 'baseline', 'ablation')
                 ) -> tuple:
-    "What a study notebook reads: (run dir, figures dir, the planned runs with their status, the usable ones); names the runs left out, fails when none of `groups` is usable."
+    "What a study notebook reads: (run dir, figures dir, the planned runs with their status, the usable ones); names the runs left out; `NotPlanned` when the study plans no run of `groups`, an error when none of them is usable."
     root = resolve_run_dir(run_dir)
     fig = Path(figures_dir) if figures_dir else root/'figures'
     fig = fig if fig.is_absolute() else resolve_run_dir(fig)
     runs = study_runs(root, part)
     ok = usable(runs)
     for _, r in runs[runs.status != 'ok'].iterrows(): print(f"left out: {r['name']} ({r.status}{': ' + r.note if r.note else ''})")
+    if groups and not runs.group.isin(groups).any():
+        raise NotPlanned(f"the study in {root} plans no run of group {'/'.join(groups)} (that part is switched off in its config.yaml): nothing to draw")
     if groups and not ok.group.isin(groups).any():
         raise StageError(f"{root}: no finished run of group {'/'.join(groups)} ({len(runs[runs.group.isin(groups)])} planned): run "
                          f"`toremi study{'-extra' if set(groups) <= {'baseline', 'ablation'} else ''} --run-dir {root}` first")
@@ -358,18 +363,34 @@ class Job:
     args: tuple = ()
     after: tuple = ()
 
-def _init_worker(threads: int):
+def _init_worker(threads: int, parent: int):
+    "A study worker: `threads` torch threads, no progress bars; it stops if its parent dies, and leaves Ctrl-C to the parent (which asks it to stop with SIGTERM)."
     os.environ['TOREMI_PROGRESS'] = '0'
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
     torch.set_num_threads(threads)
+
+def _stop_workers(pool, running: dict, grace: float, log):
+    "SIGTERM every worker (a training run finishes its step and writes a checkpoint), wait up to `grace` seconds for the running jobs, then end the workers."
+    procs = list((pool._processes or {}).values())
+    log.warning(f"stopping: asking the running job(s) {', '.join(j.name for j in running.values()) or '(none)'} to write a checkpoint and stop; rerun the same command to resume")
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError): os.kill(p.pid, signal.SIGTERM)
+    try: wait(running, timeout=grace)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_processes(procs, grace=5)
 
 def _timed(fn, *args) -> float:
     t0 = time.time()
     fn(*args)
     return time.time() - t0
 
-def run_jobs(jobs: list, workers: int = 1) -> dict:
-    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds}."
+def run_jobs(jobs: list, workers: int = 1,
+             grace: float = 30.0, # on SIGTERM/SIGINT: seconds the running jobs get to write a checkpoint before their workers are killed
+            ) -> dict:
+    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds}. SIGTERM or Ctrl-C stops every worker within `grace` seconds."
     names = [j.name for j in jobs]
     unknown = {a for j in jobs for a in j.after} - set(names)
     if unknown or len(set(names)) < len(names): raise StageError(f"run_jobs: unknown dependencies {sorted(unknown)} or duplicate job names in {names}")
@@ -387,18 +408,26 @@ def run_jobs(jobs: list, workers: int = 1) -> dict:
         return took
     threads = int(os.environ.get('TOREMI_THREADS') or max(1, len(os.sched_getaffinity(0)) // workers))   # `make test` pins it: the same kernels on every machine
     log.info(f"{len(jobs)} jobs, {workers} at a time with {threads} thread(s) each")
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(threads,)) as pool:
-        running = {}
-        try:
+    pool, running = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(threads, os.getpid())), {}
+    try:
+        with interrupt_on((signal.SIGTERM,)):   # as Ctrl-C: raise here, then stop the workers below
             while pending or running:
                 for j in [j for j in pending if set(j.after) <= done][:workers - len(running)]:
                     pending.remove(j)
                     running[pool.submit(_timed, j.fn, *j.args)] = j
                 if not running: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
                 for f in wait(running, return_when=FIRST_COMPLETED)[0]: finish(running.pop(f), f.result())
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    except KeyboardInterrupt:
+        _stop_workers(pool, running, grace, log)
+        raise
+    except BrokenProcessPool:
+        _stop_workers(pool, running, 0, log)
+        raise StageError("run_jobs: a worker process died (killed, out of memory, or it failed to start: a script that calls run_study "
+                         "with study.jobs > 1 must call it under `if __name__ == '__main__':`); rerun the same command to resume") from None
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)   # a job failed: the others finish what they are doing
+        raise
+    pool.shutdown(wait=True)
     return took
 
 # %% ../nbs/50_study.ipynb #b1a20015
@@ -534,8 +563,13 @@ def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
     for name in names:
         if name in (p.stem for p in done): continue
         src, dst = nbdir/f'{name}.ipynb', root/'results'/'notebooks'/f'{name}.ipynb'
-        pm.execute_notebook(str(src), str(dst), parameters=dict(run_dir=str(root), figures_dir=str(figures_dir)),
-                            cwd=str(nbdir), progress_bar=False, kernel_name='python3')
+        try: pm.execute_notebook(str(src), str(dst), parameters=dict(run_dir=str(root), figures_dir=str(figures_dir)),
+                                 cwd=str(nbdir), progress_bar=False, kernel_name='python3')
+        except pm.PapermillExecutionError as e:
+            if e.ename != 'NotPlanned': raise
+            get_logger('toremi.study').info(f"figures: skipped {name}: {e.evalue}")   # a part of the study switched off: draw what it has
+            dst.unlink(missing_ok=True)
+            continue
         done.append(dst)
     get_logger('toremi.study').info(f"figures of the {part} study in {figures_dir}")
     return done
