@@ -344,7 +344,7 @@ def launch_problem(num_processes: int, # the processes the run's `Accelerator` j
                   if a.split('=')[0] in ('--num_processes', '--num-processes') and ('=' in a or i + 1 < len(argv))), '2')
         return (f"`accelerate launch --cpu --num_processes {n}` starts ONE process (its --cpu launcher ignores --num_processes), so this run "
                 f"would train in 1 process, not {n}. On CPU use " + CPU_LAUNCH.format(n=n))
-    return 
+    return ''
 
 # %% ../nbs/00_core.ipynb #06876825
 STAGES = ('corpus', 'tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'labels', 'annotated', 'noised', 'train', 'eval', 'results', 'labelers')

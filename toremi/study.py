@@ -542,10 +542,10 @@ STUDY_NOTEBOOKS = {'core': ('01_annotation_report', '02_perplexity', '03_topic_w
                    'extra': ('06_mixture', '07_baselines', '08_ablations')}
 
 def study_notebook_dir() -> Path:
-    "Where the papermill study notebooks live (`nbs/study/` of the checkout)."
-    d = PKG_DIR.parent/'nbs'/'study'
-    if not d.is_dir(): raise StageError(f"the study notebooks were not found in {d}: run from a checkout installed with `pip install -e .`")
-    return d
+    "Where the papermill study notebooks live: `nbs/study/` of the checkout, or `toremi/study_notebooks` of an installed package (`pip install .` ships them)."
+    for d in (PKG_DIR.parent/'nbs'/'study', PKG_DIR/'study_notebooks'):
+        if d.is_dir() and any(d.glob('*.ipynb')): return d
+    raise StageError(f"the study notebooks were found neither in {PKG_DIR.parent/'nbs'/'study'} nor in {PKG_DIR/'study_notebooks'}: reinstall toremi (`pip install .` ships them)")
 
 def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
     "Execute the study notebooks of `part` with papermill on the runs of `run_dir` (never retraining) into `figures_dir` (default `<run_dir>/figures`)."
