@@ -442,7 +442,7 @@ def run_stage(name: str, out, config: dict, fn: Callable[[Path], dict], inputs: 
     if not force and stage_is_current(out, config, inputs):
         log.info(f"{name}: {out} is up to date (same config and inputs); pass force=True / --force to rerun")
         return read_json(out/'meta.json')
-    why = ['--force'] if force and (out/'meta.json').is_file() else stage_changes(out, config, inputs)
+    why = stage_changes(out, config, inputs) or (['--force'] if force and (out/'meta.json').is_file() else [])
     if why: log.warning(f"{name}: rebuilding {out} ({'; '.join(why[:8])}{f'; +{len(why) - 8} more' if len(why) > 8 else ''}); the stages that read it follow")
     with folder_lock(out, name):   # one writer per stage output; another process fails at once, naming this one
         return _write_stage(name, out, config, fn, inputs, log)

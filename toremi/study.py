@@ -363,8 +363,12 @@ class Job:
     args: tuple = ()
     after: tuple = ()
 
+_PARENT = None  # in a study worker: the pid of the study that started it
+
 def _init_worker(threads: int, parent: int):
     "A study worker: `threads` torch threads, no progress bars; it stops if its parent dies, and leaves Ctrl-C to the parent (which asks it to stop with SIGTERM)."
+    global _PARENT
+    _PARENT = parent
     os.environ['TOREMI_PROGRESS'] = '0'
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -384,7 +388,9 @@ def _stop_workers(pool, running: dict, grace: float, log):
 
 def _timed(fn, *args) -> float:
     t0 = time.time()
-    fn(*args)
+    try: fn(*args)
+    finally:   # the study was killed (its SIGTERM made the run write a checkpoint): nobody will read a result or send more work
+        if _PARENT is not None and os.getppid() != _PARENT: os._exit(1)
     return time.time() - t0
 
 def run_jobs(jobs: list, workers: int = 1,
