@@ -135,7 +135,9 @@ def _torch_reason(e: Exception) -> str:
     "What torch's load error says went wrong, without its advice to retry with `weights_only=False` (which would run the file's code)."
     text = re.sub(r'\x1b\[[0-9;]*m', '', str(e))
     m = re.search(r'WeightsUnpickler error: ([^\n]*?)(?:\. |\.?$)', text, re.M)
-    return (m.group(1) if m else text.strip().split('\n')[0].split('. ')[0])[:200]
+    if m: return m.group(1)[:200]
+    lines = [l.strip() for l in text.split('\n') if l.strip() and 'weights_only' not in l and 'Weights only load failed' not in l and not l.strip().startswith(('Check the documentation', '('))]
+    return (lines[0].split('. ')[0].rstrip('.') if lines else 'not a tensor file')[:200]
 
 def load_tensors(path, map_location='cpu'):
     "Read what `save_tensors` wrote, refusing anything but tensors and plain values."
