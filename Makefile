@@ -19,6 +19,7 @@ $(VENV)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name python3 > /dev/null  # the kernel name nbdev_clean writes: JupyterLab opens a notebook unmodified
 	touch $@
 
 study: setup  ## the core study on the embedded default corpus; figures and tables into figures/

@@ -30,11 +30,12 @@ setuptools.setup(
                  'License :: ' + lic[1]] +
                 ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     url=cfg['git_url'],
-    # the checkout's data/ folder (taxonomies, presets, pins, task YAMLs) ships inside the package as toremi/data,
-    # so that a plain `pip install .` finds it (toremi.core.data_dir looks beside the package first, then inside it)
-    packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']) + [f'{lib_path}.data'],
-    package_dir={f'{lib_path}.data': 'data'},
-    package_data={f'{lib_path}.data': ['*/*.yaml', '*/*.yml', '*/*.json', '*/*.txt']},
+    # the checkout's data/ folder (taxonomies, presets, pins, task YAMLs) ships inside the package as toremi/data, and the
+    # study's papermill notebooks (nbs/study) as toremi/study_notebooks, so that a plain `pip install .` finds them
+    # (toremi.core.data_dir and toremi.study.study_notebook_dir look in the checkout first, then inside the package)
+    packages=setuptools.find_packages(include=[lib_path, lib_path + '.*']) + [f'{lib_path}.data', f'{lib_path}.study_notebooks'],
+    package_dir={f'{lib_path}.data': 'data', f'{lib_path}.study_notebooks': 'nbs/study'},
+    package_data={f'{lib_path}.data': ['*/*.yaml', '*/*.yml', '*/*.json', '*/*.txt'], f'{lib_path}.study_notebooks': ['*.ipynb']},
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements, 'tensorboard': tensorboard_requirements},  # pip install 'toremi[tensorboard]' for train.trackers=[tensorboard]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_checkpoint.ipynb #41d56466
 from __future__ import annotations
-import json, math, os, shutil
+import json, math, os, re, shutil
 from pathlib import Path
 import torch
 from .core import *
@@ -131,10 +131,22 @@ def save_tensors(obj, path):
     torch.save(obj, path)
 
 # %% ../nbs/22_checkpoint.ipynb #a7f9b8b6
+def _torch_reason(e: Exception) -> str:
+    "What torch's load error says went wrong, without its advice to retry with `weights_only=False` (which would run the file's code)."
+    text = re.sub(r'\x1b\[[0-9;]*m', '', str(e))
+    m = re.search(r'WeightsUnpickler error: ([^\n]*?)(?:\. |\.?$)', text, re.M)
+    if m: return m.group(1)[:200]
+    lines = [l.strip() for l in text.split('\n') if l.strip() and 'weights_only' not in l and 'Weights only load failed' not in l and not l.strip().startswith(('Check the documentation', '('))]
+    return (lines[0].split('. ')[0].rstrip('.') if lines else 'not a tensor file')[:200]
+
 def load_tensors(path, map_location='cpu'):
     "Read what `save_tensors` wrote, refusing anything but tensors and plain values."
     try: return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise CheckpointDamaged(f"{path}: cannot be read as tensors ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e:
+        if 'Weights only load failed' in str(e):
+            raise CheckpointDamaged(f"{path}: cannot be read as tensors: it is not a plain tensor file ({_torch_reason(e)}); toremi loads nothing else "
+                                    "from a checkpoint: the file is damaged or was not written by toremi") from None
+        raise CheckpointDamaged(f"{path}: cannot be read as tensors ({type(e).__name__}: {_torch_reason(e)})") from None
 
 # %% ../nbs/22_checkpoint.ipynb #1b71f347
 def usable_checkpoint(run,          # the run folder

@@ -4,13 +4,14 @@
 
 # %% ../nbs/90_cli.ipynb #e7ed9e17
 from __future__ import annotations
-import argparse, contextlib, sys
+import argparse, contextlib, signal, sys, warnings
 from pathlib import Path
-from .core import RunDir, StageError, ToremiError, folder_lock
-from .config import PRESETS, add_common_args, config_dict, config_from_args, load_config
+from . import __version__
+from .core import RunDir, StageError, ToremiError, folder_lock, interrupt_on
+from .config import PRESETS, add_common_args, config_dict, config_differences, config_from_args, load_config
 
 # %% auto #0
-__all__ = ['ALL', 'WRITES_RUN_DIR', 'COMMANDS', 'EXTRA_ARGS', 'make_parser', 'main']
+__all__ = ['ALL', 'WRITES_RUN_DIR', 'COMMANDS', 'EXTRA_ARGS', 'QUIET_WARNINGS', 'QUIET_LOGGERS', 'make_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #9fba809c
 def _config(cfg, args):
@@ -22,22 +23,18 @@ def _corpus(cfg, args):
     from toremi.corpus import build_corpus
     print(build_corpus(cfg, force=args.force))
 
-# %% ../nbs/90_cli.ipynb #d5cd47c3
 def _tokenizer(cfg, args):
     from toremi.tokenizer import build_tokenizer
     print(build_tokenizer(cfg, force=args.force))
 
-# %% ../nbs/90_cli.ipynb #93103673
 def _sample(cfg, args):
     from toremi.sample import sample_corpus
     print(sample_corpus(cfg, force=args.force))
 
-# %% ../nbs/90_cli.ipynb #94657e95
 def _annotate(cfg, args):
     from toremi.annotate import ANNOTATE_STAGES, annotate
     print(annotate(cfg, force=args.force) if args.stage == 'all' else ANNOTATE_STAGES[args.stage](cfg, force=args.force))
 
-# %% ../nbs/90_cli.ipynb #dae26d24
 def _noise(cfg, args):
     from toremi.noise import inject_noise
     print(inject_noise(cfg, force=args.force))
@@ -47,12 +44,10 @@ def _train(cfg, args) -> int:
     from toremi.train import train_command
     return train_command(args)
 
-# %% ../nbs/90_cli.ipynb #1511615f
 def _train_args(sp):
     from toremi.train import add_train_args
     add_train_args(sp, doremi=sp.prog.endswith('doremi-weights'))
 
-# %% ../nbs/90_cli.ipynb #0658d490
 def _evaluate(cfg, args):
     from toremi.evaluate import evaluate_run
     from toremi.plan import list_runs
@@ -61,8 +56,23 @@ def _evaluate(cfg, args):
     for r in runs: print(evaluate_run(cfg, Path(r), force=args.force))
 
 # %% ../nbs/90_cli.ipynb #fc9bb1e0
+def _data_changes(cfg) -> list:
+    "The data keys (corpus, sample, embed, cluster, label, data_seed) whose value differs from the last study in `cfg.run_dir` (its config.yaml), as `key: old vs new`."
+    import yaml
+    from toremi.pack import DATA_KEYS
+    saved = RunDir(cfg.run_dir).root/'config.yaml'
+    if not saved.is_file(): return []
+    try: old = yaml.safe_load(saved.read_text(encoding='utf-8')) or {}
+    except (OSError, yaml.YAMLError): return []
+    pick = lambda d: {k: d.get(k) for k in DATA_KEYS}
+    return config_differences(pick(old), pick(config_dict(cfg)), ignore=('sample.num_proc', 'embed.batch_size'))
+
 def _study(cfg, args):
-    from toremi.study import run_study
+    from toremi.study import run_study, study_notebook_dir
+    if not args.no_figures: study_notebook_dir()   # fail now, not after hours of training, when the figure notebooks are missing
+    changed = _data_changes(cfg)
+    if changed: print(f"toremi {args.command}: data keys changed since the last study in {cfg.run_dir}: {'; '.join(changed[:8])}. The data stages "
+                      "that read them are rebuilt, then every stage after them (each names its reason), and runs trained on the old data are trained again", file=sys.stderr)
     part = 'core' if args.command == 'study' else 'extra'
     print(run_study(cfg, part, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir,
                     prepare_only=getattr(args, 'prepare_only', False), compare_to=args.compare_to))
@@ -72,12 +82,10 @@ def _figures(cfg, args):
     from toremi.study import run_figures
     for p in run_figures(cfg.run_dir, args.figures_dir, args.part): print(p)
 
-# %% ../nbs/90_cli.ipynb #pack0cli
 def _pack(cfg, args):
     from toremi.pack import pack
     print(pack(args.pack_from, args.pack_to))
 
-# %% ../nbs/90_cli.ipynb #unpack0cli
 def _unpack(cfg, args):
     from toremi.pack import unpack
     print(unpack(args.archive, args.unpack_to, force=args.force))
@@ -92,7 +100,7 @@ COMMANDS = {  # name: (config sections whose flags it takes, help, runner)
     'sample': (('corpus', 'sample'), "tokenize, split by document, cut into windows and sample sources to token budgets", _sample),
     'annotate': (('embed', 'cluster', 'label'), "embed -> cluster -> keywords -> topic labels -> labels on every row (--stage to run one)", _annotate),
     'noise': (('noise',), "corrupt the rows of one topic for the noise-injection experiment", _noise),
-    'train': (('train', 'sample'), "train one model with a reweighting strategy (use `accelerate launch -m toremi.train` for several processes)", _train),
+    'train': (('train', 'sample'), "train one model with a reweighting strategy (several processes: `torchrun --standalone --nproc_per_node N -m toremi.train`)", _train),
     'doremi-weights': (('train', 'sample'), "DoReMi: train the reference and proxy models and write the averaged domain weights", _train),
     'evaluate': (('eval', 'train'), "perplexity per source/topic and lm-eval tasks for a run (default: every run in the run directory)", _evaluate),
     'study': (ALL, "the core study: every stage, every strategy and seed, DoReMi, noise, results and figures", _study),
@@ -107,7 +115,6 @@ def _annotate_args(sp):
     from toremi.annotate import ANNOTATE_STAGES
     sp.add_argument('--stage', choices=('all', *ANNOTATE_STAGES), default='all', help='run one annotation stage only')
 
-# %% ../nbs/90_cli.ipynb #a4d9f984
 def _figures_args(sp):
     sp.add_argument('--figures-dir', type=Path, help='where figures go (default: <run_dir>/figures)')
 
@@ -134,6 +141,7 @@ def make_parser(cfg=None # a loaded config (the chosen preset): `--help` shows i
     "The `toremi` argument parser with one subcommand per stage."
     p = argparse.ArgumentParser(prog='toremi', description='Topic-aware data reweighting for LM pre-training: '
                                 'sampling, topic annotation, reweighting trainers, evaluation and the study.')
+    p.add_argument('--version', action='version', version=f'toremi {__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
     for name, (sections, helptext, _) in COMMANDS.items():
         sp = sub.add_parser(name, help=helptext, description=helptext)
@@ -152,19 +160,42 @@ def _help_config(argv) -> object:
     try: return load_config(a.config, preset=a.preset)
     except ToremiError: return None  # the real parse reports it
 
+# %% ../nbs/90_cli.ipynb #aa99abe2
+QUIET_WARNINGS = (  # (message regex, category) of third-party warnings the entry point hides: import-time noise of dependencies
+    (r'builtin type Swig\w+ has no __module__ attribute', DeprecationWarning),   # faiss's SWIG bindings
+    (r'numpy\.core\._multiarray_umath is deprecated', DeprecationWarning),      # faiss built against numpy 1
+    (r'pkg_resources is deprecated as an API', UserWarning),                    # setuptools, imported by lm-eval's task utilities
+    (r'Deprecated call to `pkg_resources\.declare_namespace', DeprecationWarning),
+)
+
+QUIET_LOGGERS = ('faiss.loader', 'papermill')  # third-party loggers whose INFO lines ("Successfully loaded faiss", each notebook's paths) say nothing to a user
+
+def _quiet_third_party():
+    "Hide the `QUIET_WARNINGS` and the INFO lines of `QUIET_LOGGERS` (in this process; the study's workers import nothing that raises them)."
+    import logging
+    for message, category in QUIET_WARNINGS: warnings.filterwarnings('ignore', message=message, category=category)
+    for name in QUIET_LOGGERS: logging.getLogger(name).setLevel(logging.WARNING)
+
 # %% ../nbs/90_cli.ipynb #a83186b6
 def main(argv=None) -> int:
     "Entry point of the `toremi` command."
     argv = sys.argv[1:] if argv is None else list(argv)
+    _quiet_third_party()
     args = make_parser(_help_config(argv)).parse_args(argv)
     try:
-        cfg = config_from_args(args)
-        target = args.unpack_to if args.command == 'unpack' else RunDir(cfg.run_dir).root
-        with folder_lock(target, args.command) if args.command in WRITES_RUN_DIR else contextlib.nullcontext():
-            return COMMANDS[args.command][2](cfg, args) or 0
+        with interrupt_on((signal.SIGTERM,)):   # SIGTERM unwinds like Ctrl-C: workers stopped, temp folders removed, locks released
+            cfg = config_from_args(args)
+            target = args.unpack_to if args.command == 'unpack' else RunDir(cfg.run_dir).root
+            with folder_lock(target, args.command) if args.command in WRITES_RUN_DIR else contextlib.nullcontext():
+                return COMMANDS[args.command][2](cfg, args) or 0
     except ToremiError as e:
+        train = sys.modules.get('toremi.train')
+        if train is not None and isinstance(e, train.TrainingInterrupted):   # a training run stopped by a signal after its checkpoint
+            print(f"toremi {args.command}: {e}", file=sys.stderr)
+            return train.EXIT_INTERRUPTED
         print(f"toremi {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"toremi {args.command}: interrupted; finished artifacts are kept, rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        sig = getattr(e, 'signum', signal.SIGINT)
+        print(f"toremi {args.command}: stopped by {signal.Signals(sig).name}; finished artifacts are kept, rerun the same command to resume", file=sys.stderr)
+        return 128 + sig

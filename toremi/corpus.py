@@ -437,7 +437,7 @@ def _check_record(rec, where: str, default_source: str | None):
     if text is None: return 'missing_text', f"no 'text' field (keys: {sorted(rec)[:8]})"
     if not isinstance(text, str): return 'missing_text', f"'text' is a {type(text).__name__}, not a string"
     if not text.strip(): return 'empty_text', "'text' is empty or only whitespace"
-    if not (rec.get('source') or default_source): return 'missing_source', "no 'source' field; add one or pass default_source=..."
+    if not (rec.get('source') or default_source): return 'missing_source', "no 'source' field; give every record a 'source' (or set corpus.on_bad_line=skip to skip such records)"
     return None
 
 # %% ../nbs/01_corpus.ipynb #9292a9d7

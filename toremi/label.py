@@ -8,7 +8,7 @@ import hashlib, json, re, time
 from pathlib import Path
 from typing import Callable
 import numpy as np
-from .core import DataError, StageError, Taxonomy, append_jsonl, cache_dir, get_logger, load_taxonomy, read_jsonl
+from .core import ConfigError, DataError, StageError, Taxonomy, append_jsonl, cache_dir, get_logger, load_taxonomy, read_jsonl
 from .config import Config
 
 # %% auto #0
@@ -193,6 +193,8 @@ class OllamaLabeler(Labeler):
                  use_cache: bool = True,
                  give_up_after: float = 300.0, # seconds without a successful reply after which the server is given up
                  clock: Callable = time.monotonic): # injectable for tests
+        if not (isinstance(timeout, (int, float)) and timeout > 0):   # 0 would read as 'cannot connect', a negative value as a failing server
+            raise ConfigError(f"label.timeout must be > 0 seconds (the limit of each request to the ollama server), got {timeout!r}")
         self.taxonomy, self.model, self.host, self.timeout = taxonomy, model, host, timeout
         self.max_retries, self.backoff, self.max_labels, self.prompt_n = max(1, int(max_retries)), backoff, max_labels, prompt_n
         self.cache = ReplyCache(cache_path or cache_dir()/'ollama'/'replies.jsonl') if use_cache else None

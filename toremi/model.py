@@ -29,7 +29,6 @@ def build_model(cfg: Config,          # its `train` section shapes the model; `s
     "A fresh `GPT2LMHeadModel` shaped by `cfg.train`, seeded with `cfg.seed`, with SDPA attention."
     from transformers import GPT2Config, GPT2LMHeadModel
     t = cfg.train
-    if t.n_embd % t.n_head: raise ConfigError(f"train.n_embd ({t.n_embd}) must be divisible by train.n_head ({t.n_head})")
     conf = GPT2Config(vocab_size=padded_vocab(vocab_size, t.vocab_multiple), n_positions=n_positions,
                       n_embd=t.n_embd, n_layer=t.n_layer, n_head=t.n_head,
                       resid_pdrop=t.dropout, embd_pdrop=t.dropout, attn_pdrop=t.dropout,

@@ -4,10 +4,10 @@
 
 # %% ../nbs/52_pack.ipynb #c0de0004
 from __future__ import annotations
-import hashlib, json, os, shutil, tarfile, tempfile, time
-from pathlib import Path
+import hashlib, json, lzma, os, shutil, tarfile, tempfile, time, zlib
+from pathlib import Path, PurePosixPath
 import numpy as np, yaml
-from .core import ConfigError, DataError, StageError, RunDir, atomic_dir, get_logger, read_json, sha256_file, write_json
+from .core import ConfigError, DataError, StageError, RunDir, atomic_dir, folder_lock, get_logger, read_json, remove_stale_temps, sha256_file, temp_path, write_json
 from .config import Config, config_dict, config_differences, load_config
 
 # %% auto #0
@@ -136,7 +136,31 @@ def _read_split(src: Path, info: dict, dtype, tokenizers: tuple, base=None):
     if got != info['digest']: raise DataError(f"unpack: {src}: the rebuilt split does not match the packed one ({', '.join(k for k in got if got[k] != info['digest'].get(k))} differ); the archive was made by another toremi version or is damaged")
     return ds
 
-# %% ../nbs/52_pack.ipynb #c0de000e
+# %% ../nbs/52_pack.ipynb #f72fe11b
+def _refuse(archive, member: tarfile.TarInfo, why: str):
+    raise DataError(f"unpack: {archive}: member {member.name!r} {why}; a toremi pack holds only plain files inside its own folder: "
+                    "the archive is not a pack or was tampered with (the run directory was not touched)")
+
+def _extract(archive: Path, # a `pack` archive
+             dest: Path, # an empty temp folder
+            ):
+    "Extract `archive` into `dest`: plain files and folders inside it only (tarfile's `data` filter and no links); any damage is one `DataError`."
+    if not archive.is_file(): raise DataError(f"unpack: {archive} {'is a folder' if archive.is_dir() else 'does not exist'}: give the path of an archive written by `toremi pack`")
+    def files_only(member, path):
+        parts = PurePosixPath(member.name).parts
+        if member.name.startswith('/') or (parts and parts[0].endswith(':')): _refuse(archive, member, 'has an absolute path')
+        if '..' in parts: _refuse(archive, member, 'points outside the archive\'s folder')
+        try: member = tarfile.data_filter(member, path)
+        except tarfile.FilterError as e: _refuse(archive, member, f'is refused ({e})')
+        if not (member.isfile() or member.isdir()): _refuse(archive, member, f"is a {'hard link' if member.islnk() else 'symbolic link' if member.issym() else 'special file'}")
+        return member
+    try:
+        with tarfile.open(archive, 'r:*') as tar: tar.extractall(dest, filter=files_only)
+    except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error) as e:
+        raise DataError(f"unpack: {archive} cannot be read as a tar archive ({type(e).__name__}: {str(e).splitlines()[0].rstrip(':')}): it is truncated or not an archive "
+                        "written by `toremi pack`; copy it again") from None
+
+# %% ../nbs/52_pack.ipynb #8275a422
 def _verify(tmp: Path) -> dict:
     "The manifest of an extracted pack, once every file listed in it has its SHA-256 (and nothing else is there)."
     if not (tmp/PACK_MANIFEST).is_file(): raise DataError(f"unpack: the archive has no {PACK_MANIFEST}: not a toremi pack")
@@ -154,36 +178,72 @@ def _retarget(meta: Path, old: str, new: str):
         m['inputs'] = {new + k[len(old):] if k == old or k.startswith(old + os.sep) else k: v for k, v in m['inputs'].items()}
         write_json(m, meta)
 
-def unpack(archive, # a `pack` archive
-           run_dir, # where the run directory goes (must not hold data yet, unless `force`)
-           force: bool = False,
-          ) -> Path:
-    "Check every checksum of a pack, then rebuild its run directory: config, tokenizer, reports and the `DatasetDict`s `train` and `evaluate` read."
+# %% ../nbs/52_pack.ipynb #55546638
+def _build(x: Path, # an extracted, verified pack
+           man: dict, # its manifest
+           out: Path, # where the run directory's entries are built
+           root: Path, # the run directory they are for (recorded input paths point there)
+          ) -> list:
+    "Build in `out` the entries of a run directory that a pack carries: config, manifest, stage reports and the rebuilt `DatasetDict`s; returns the datasets' names."
     import datasets
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
-    root, log, t0 = Path(run_dir).resolve(), get_logger('toremi.pack'), time.time()
-    if (root/'annotated').exists() and not force: raise StageError(f"unpack: {root} already holds data (annotated/); unpack into a new run directory or pass --force to replace it")
+    dtype, built = np.dtype(man['ids_dtype']), {}
+    toks = (Tokenizer.from_file(str(x/'tokenizer'/'tokenizer.json')), AutoTokenizer.from_pretrained(str(x/'tokenizer')))
+    for name, d in man['datasets'].items():
+        base = built.get(d['base']) if d['base'] else None
+        built[name] = datasets.DatasetDict({s: _read_split(x/name/s, info, dtype, toks, base[s] if base else None) for s, info in d['splits'].items()})
+    for f in x.rglob('*'):
+        rel = f.relative_to(x)
+        if f.is_dir() or (rel.parts[0] in built and len(rel.parts) > 2): continue   # split folders are rebuilt below
+        (out/rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, out/rel)
+    for name, dd in built.items(): dd.save_to_disk(str(out/name))
+    for meta in out.glob('*/meta.json'): _retarget(meta, man['root'], str(root))
+    return list(built)
+
+# %% ../nbs/52_pack.ipynb #5a7025dd
+def _place(built: Path, # the entries to move in (from `_build`)
+           root: Path, # the run directory
+           aside: Path, # a temp folder beside `root` where replaced entries go (deleted by the caller)
+          ) -> list:
+    "Move each entry of `built` into `root`; an entry of the same name already there is moved aside first. Returns the names it replaced."
+    root.mkdir(parents=True, exist_ok=True)
+    aside.mkdir(parents=True, exist_ok=True)
+    replaced = []
+    for e in sorted(built.iterdir()):
+        dst = root/e.name
+        if dst.exists() or dst.is_symlink():
+            os.replace(dst, aside/e.name)
+            replaced.append(e.name)
+        os.replace(e, dst)
+    return replaced
+
+# %% ../nbs/52_pack.ipynb #c4cd27a8
+def unpack(archive, # a `pack` archive
+           run_dir, # where the run directory goes: a new or empty folder, unless `force`
+           force: bool = False, # replace the entries the pack carries (stage folders, datasets, config.yaml, pack.json) in a folder that holds others; nothing else is touched
+          ) -> Path:
+    "Check every checksum of a pack, rebuild its run directory's data beside `run_dir`, then move in only what the pack carries."
+    archive, root, log, t0 = Path(archive), Path(run_dir).absolute(), get_logger('toremi.pack'), time.time()
     root.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix='.unpack-', dir=root.parent) as tmp:
-        tmp = Path(tmp)
-        with tarfile.open(archive, 'r:*') as tar: tar.extractall(tmp/'x', filter='data')
-        x = tmp/'x'
-        man = _verify(x)
-        dtype, built = np.dtype(man['ids_dtype']), {}
-        toks = (Tokenizer.from_file(str(x/'tokenizer'/'tokenizer.json')), AutoTokenizer.from_pretrained(str(x/'tokenizer')))
-        for name, d in man['datasets'].items():
-            base = built.get(d['base']) if d['base'] else None
-            built[name] = datasets.DatasetDict({s: _read_split(x/name/s, info, dtype, toks, base[s] if base else None) for s, info in d['splits'].items()})
-        with atomic_dir(root) as out:
-            for f in x.rglob('*'):
-                rel = f.relative_to(x)
-                if f.is_dir() or (rel.parts[0] in built and len(rel.parts) > 2): continue   # split folders are rebuilt below
-                (out/rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, out/rel)
-            for name, dd in built.items(): dd.save_to_disk(str(out/name))
-            for meta in out.glob('*/meta.json'): _retarget(meta, man['root'], str(root))
-    log.info(f"unpack: {archive} -> {root} ({', '.join(built)}; checksums verified; {time.time() - t0:.0f}s)")
+    with folder_lock(root, 'unpack'):
+        gone = remove_stale_temps(root.parent, tag='unpack')   # what a killed unpack left
+        if gone: log.info(f"unpack: removed {len(gone)} temp folder(s) of an interrupted unpack in {root.parent}")
+        if root.exists() and not root.is_dir(): raise StageError(f"unpack: {root} is a file, not a folder: name a new or empty folder for the run directory")
+        present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        if present and not force:
+            raise StageError(f"unpack: {root} is not empty (it holds {', '.join(present[:6])}{' ...' if len(present) > 6 else ''}): unpack into a new or "
+                             "empty folder, or pass --force to replace only what the archive carries (stage folders, datasets, config.yaml); nothing else is touched")
+        work = temp_path(root, 'unpack', is_dir=True)
+        try:
+            _extract(archive, work/'x')
+            man = _verify(work/'x')
+            names = _build(work/'x', man, work/'built', root)
+            replaced = _place(work/'built', root, work/'replaced')
+        finally: shutil.rmtree(work, ignore_errors=True)
+    if replaced: log.warning(f"unpack --force: replaced {', '.join(replaced)} in {root}; kept {', '.join(sorted(set(present) - set(replaced))) or 'nothing else'}")
+    log.info(f"unpack: {archive} -> {root} ({', '.join(names)}; checksums verified; {time.time() - t0:.0f}s)")
     return root
 
 # %% ../nbs/52_pack.ipynb #c0de000f

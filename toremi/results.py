@@ -14,10 +14,10 @@ from .plan import *
 from .stats import *
 
 # %% auto #0
-__all__ = ['SUMMARY_METRICS', 'load_curves', 'load_weights', 'load_mixture', 'load_evals', 'study_inputs', 'eval_sampling_error',
-           'compare', 'gaps', 'steps_to_target', 'steps_table', 'stage_health', 'learned_mixtures', 'health_table',
-           'control_specs', 'controls_table', 'summary_table', 'plot_mean_band', 'note_missing', 'save_table',
-           'save_figure', 'mean_pm', 'markdown_table', 'write_results']
+__all__ = ['SUMMARY_METRICS', 'load_curves', 'load_weights', 'load_mixture', 'load_evals', 'NotPlanned', 'study_inputs',
+           'eval_sampling_error', 'compare', 'gaps', 'steps_to_target', 'steps_table', 'stage_health',
+           'learned_mixtures', 'health_table', 'control_specs', 'controls_table', 'summary_table', 'plot_mean_band',
+           'note_missing', 'save_table', 'save_figure', 'mean_pm', 'markdown_table', 'write_results']
 
 # %% ../nbs/42_results.ipynb #427493eb
 _KEYS = ('label', 'group', 'strategy', 'tag', 'seed')
@@ -66,12 +66,14 @@ def load_evals(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else ['name', *_KEYS])
 
 # %% ../nbs/42_results.ipynb #d703c93b
+class NotPlanned(StageError): "A study notebook's groups were not planned in this study (a part switched off): the figure driver skips it."
+
 def study_inputs(run_dir, # the study's run directory; a relative one is taken from the checkout's root
                  figures_dir='', # '' = `<run_dir>/figures`
                  part: str = 'core', # which planned runs: 'core', 'extra' or 'all'
                  groups=(), # the groups a notebook needs at least one usable run of ('strategy', 'baseline', 'noise', 'ablation', 'control')
                 ) -> tuple:
-    "What a study notebook reads: (run dir, figures dir, the planned runs with their status, the usable ones); names the runs left out, fails when none of `groups` is usable."
+    "What a study notebook reads: (run dir, figures dir, the planned runs with their status, the usable ones); names the runs left out; `NotPlanned` when the study plans no run of `groups`, an error when none of them is usable."
     root = resolve_run_dir(run_dir)
     fig = Path(figures_dir) if figures_dir else root/'figures'
     fig = fig if fig.is_absolute() else resolve_run_dir(fig)
@@ -79,6 +81,8 @@ def study_inputs(run_dir, # the study's run directory; a relative one is taken f
     runs = study_runs(root, part, cfg, control_specs(cfg, root) if cfg is not None and part != 'core' else ())
     ok = usable(runs)
     for _, r in runs[runs.status != 'ok'].iterrows(): print(f"left out: {r['name']} ({r.status}{': ' + r.note if r.note else ''})")
+    if groups and not runs.group.isin(groups).any():
+        raise NotPlanned(f"the study in {root} plans no run of group {'/'.join(groups)} (that part is switched off in its config.yaml): nothing to draw")
     if groups and not ok.group.isin(groups).any():
         raise StageError(f"{root}: no finished run of group {'/'.join(groups)} ({len(runs[runs.group.isin(groups)])} planned): run "
                          f"`toremi study{'-extra' if set(groups) <= {'baseline', 'ablation', 'noise', 'control'} else ''} --run-dir {root}` first")

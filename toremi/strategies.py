@@ -453,7 +453,6 @@ class OdmStrategy(Strategy):
         self.oc = cfg.train.odm
         k = len(self.domains)
         if not k: raise ConfigError("odm needs at least one domain (train.odm.domain = 'source' or 'topic')")
-        if self.oc.gamma > 1: raise ConfigError(f"train.odm.gamma must be <= 1 (the share of exploration), got {self.oc.gamma}")
         self.rewards, self.loss_sum, self.count = self._zeros(k), self._zeros(k), self._zeros(k)
         self.probs, self.t = torch.full((k,), 1/k, dtype=self.dtype, device=self.device), 0
         self.every = max(cfg.train.log_every, 1)

@@ -4,8 +4,9 @@
 
 # %% ../nbs/50_study.ipynb #dacdf65c
 from __future__ import annotations
-import copy, dataclasses, json, multiprocessing, os, shutil, time
+import contextlib, copy, dataclasses, json, multiprocessing, os, shutil, signal, time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,18 +30,40 @@ class Job:
     args: tuple = ()
     after: tuple = ()
 
-def _init_worker(threads: int):
+_PARENT = None  # in a study worker: the pid of the study that started it
+
+def _init_worker(threads: int, parent: int):
+    "A study worker: `threads` torch threads, no progress bars; it stops if its parent dies, and leaves Ctrl-C to the parent (which asks it to stop with SIGTERM)."
+    global _PARENT
+    _PARENT = parent
     os.environ['TOREMI_PROGRESS'] = '0'
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
     torch.set_num_threads(threads)
 
+def _stop_workers(pool, running: dict, grace: float, log):
+    "SIGTERM every worker (a training run finishes its step and writes a checkpoint), wait up to `grace` seconds for the running jobs, then end the workers."
+    procs = list((pool._processes or {}).values())
+    log.warning(f"stopping: asking the running job(s) {', '.join(j.name for j in running.values()) or '(none)'} to write a checkpoint and stop; rerun the same command to resume")
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError): os.kill(p.pid, signal.SIGTERM)
+    try: wait(running, timeout=grace)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_processes(procs, grace=5)
+
 def _timed(fn, *args) -> float:
     t0 = time.time()
-    fn(*args)
+    try: fn(*args)
+    finally:   # the study was killed (its SIGTERM made the run write a checkpoint): nobody will read a result or send more work
+        if _PARENT is not None and os.getppid() != _PARENT: os._exit(1)
     return time.time() - t0
 
-def run_jobs(jobs: list, workers: int = 1) -> dict:
-    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds}."
+def run_jobs(jobs: list, workers: int = 1,
+             grace: float = 30.0, # on SIGTERM/SIGINT: seconds the running jobs get to write a checkpoint before their workers are killed
+            ) -> dict:
+    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds}. SIGTERM or Ctrl-C stops every worker within `grace` seconds."
     names = [j.name for j in jobs]
     unknown = {a for j in jobs for a in j.after} - set(names)
     if unknown or len(set(names)) < len(names): raise StageError(f"run_jobs: unknown dependencies {sorted(unknown)} or duplicate job names in {names}")
@@ -58,18 +81,26 @@ def run_jobs(jobs: list, workers: int = 1) -> dict:
         return took
     threads = int(os.environ.get('TOREMI_THREADS') or max(1, len(os.sched_getaffinity(0)) // workers))   # `make test` pins it: the same kernels on every machine
     log.info(f"{len(jobs)} jobs, {workers} at a time with {threads} thread(s) each")
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(threads,)) as pool:
-        running = {}
-        try:
+    pool, running = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn'), initializer=_init_worker, initargs=(threads, os.getpid())), {}
+    try:
+        with interrupt_on((signal.SIGTERM,)):   # as Ctrl-C: raise here, then stop the workers below
             while pending or running:
                 for j in [j for j in pending if set(j.after) <= done][:workers - len(running)]:
                     pending.remove(j)
                     running[pool.submit(_timed, j.fn, *j.args)] = j
                 if not running: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
                 for f in wait(running, return_when=FIRST_COMPLETED)[0]: finish(running.pop(f), f.result())
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    except KeyboardInterrupt:
+        _stop_workers(pool, running, grace, log)
+        raise
+    except BrokenProcessPool:
+        _stop_workers(pool, running, 0, log)
+        raise StageError("run_jobs: a worker process died (killed, out of memory, or it failed to start: a script that calls run_study "
+                         "with study.jobs > 1 must call it under `if __name__ == '__main__':`); rerun the same command to resume") from None
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)   # a job failed: the others finish what they are doing
+        raise
+    pool.shutdown(wait=True)
     return took
 
 # %% ../nbs/50_study.ipynb #68496c2b
@@ -212,10 +243,10 @@ STUDY_NOTEBOOKS = {'core': ('01_annotation_report', '02_perplexity', '03_topic_w
                    'extra': ('04_noise', '06_mixture', '07_baselines', '08_ablations', '09_validity', '10_results')}
 
 def study_notebook_dir() -> Path:
-    "Where the papermill study notebooks live (`nbs/study/` of the checkout)."
-    d = PKG_DIR.parent/'nbs'/'study'
-    if not d.is_dir(): raise StageError(f"the study notebooks were not found in {d}: run from a checkout installed with `pip install -e .`")
-    return d
+    "Where the papermill study notebooks live: `nbs/study/` of the checkout, or `toremi/study_notebooks` of an installed package (`pip install .` ships them)."
+    for d in (PKG_DIR.parent/'nbs'/'study', PKG_DIR/'study_notebooks'):
+        if d.is_dir() and any(d.glob('*.ipynb')): return d
+    raise StageError(f"the study notebooks were found neither in {PKG_DIR.parent/'nbs'/'study'} nor in {PKG_DIR/'study_notebooks'}: reinstall toremi (`pip install .` ships them)")
 
 def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
     "Execute the study notebooks of `part` with papermill on the runs of `run_dir` (never retraining) into `figures_dir` (default `<run_dir>/figures`)."
@@ -235,8 +266,13 @@ def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
             if p == 'extra' and name == '10_results' and 'core' in parts: continue   # the results page once, at the end
             src, dst = nbdir/f'{name}.ipynb', root/'results'/'notebooks'/f'{name}-{p}.ipynb'
             params = dict(run_dir=str(root), figures_dir=str(figures_dir), part=p)
-            pm.execute_notebook(str(src), str(dst), parameters={k: v for k, v in params.items() if k in pm.inspect_notebook(str(src))},
-                                cwd=str(nbdir), progress_bar=False, kernel_name='python3')
+            try: pm.execute_notebook(str(src), str(dst), parameters={k: v for k, v in params.items() if k in pm.inspect_notebook(str(src))},
+                                     cwd=str(nbdir), progress_bar=False, kernel_name='python3')
+            except pm.PapermillExecutionError as e:
+                if e.ename != 'NotPlanned': raise
+                get_logger('toremi.study').info(f"figures: skipped {name}: {e.evalue}")   # a part of the study switched off: draw what it has
+                dst.unlink(missing_ok=True)
+                continue
             done.append(dst)
     get_logger('toremi.study').info(f"figures of the {part} study in {figures_dir}")
     return done

@@ -61,7 +61,7 @@ def check_trackers(trackers: list):
 
 # %% ../nbs/21_train.ipynb #3435ad9c
 def make_accelerator(cfg: Config, run: Path):
-    "The `Accelerator` of this run: device from `train.device`, mixed precision, trackers writing under `run`."
+    "The `Accelerator` of this run: device from `train.device`, mixed precision, trackers writing under `run`; refuses a launch that runs fewer processes than it asked for."
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState, GradientState
     t = cfg.train
@@ -76,7 +76,10 @@ def make_accelerator(cfg: Config, run: Path):
     if not torch.distributed.is_initialized():
         AcceleratorState._reset_state()
         GradientState._reset_state()
-    return Accelerator(cpu=cpu, mixed_precision=t.mixed_precision, log_with=list(t.trackers) or None, project_dir=str(run))
+    acc = Accelerator(cpu=cpu, mixed_precision=t.mixed_precision, log_with=list(t.trackers) or None, project_dir=str(run))
+    problem = launch_problem(acc.num_processes)   # e.g. `accelerate launch --cpu --num_processes 2` starts one process
+    if problem: raise ConfigError(problem)
+    return acc
 
 # %% ../nbs/21_train.ipynb #f671d4f8
 def accumulation_steps(global_batch: int, # sequences per optimizer step, all processes
