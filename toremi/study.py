@@ -15,19 +15,19 @@ from .config import *
 from .evaluate import _flat_eval, parse_run_name
 
 # %% auto #0
-__all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path', 'doremi_weights_path',
+__all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'STUDY_NOTEBOOKS', 'resolve_run_dir', 'noised_path', 'chain_weights_path',
            'with_changes', 'baseline_changes', 'ablation_changes', 'faithful_ablations', 'PlannedRun', 'plan_runs',
-           'read_jsonl', 'list_runs', 'run_status', 'study_runs', 'usable', 'load_curves', 'load_weights',
-           'load_mixture', 'load_evals', 'study_inputs', 'seed_spread', 'steps_to_target', 'compare_to_baseline',
-           'plot_mean_band', 'note_missing', 'save_figure', 'save_table', 'mean_pm', 'markdown_table', 'Job',
-           'run_jobs', 'prepare', 'doremi_chain', 'study_jobs', 'run_study', 'write_results', 'study_notebook_dir',
-           'run_figures']
+           'list_runs', 'run_status', 'study_runs', 'usable', 'load_curves', 'load_weights', 'load_mixture',
+           'load_evals', 'study_inputs', 'seed_spread', 'steps_to_target', 'compare_to_baseline', 'plot_mean_band',
+           'note_missing', 'save_figure', 'save_table', 'mean_pm', 'markdown_table', 'Job', 'run_jobs', 'prepare',
+           'doremi_chain', 'study_jobs', 'run_study', 'write_results', 'study_notebook_dir', 'run_figures']
 
 # %% ../nbs/50_study.ipynb #182961c7
 from .strategies import STRATEGIES
 STRATEGY_ORDER = list(STRATEGIES)  # the registry's order: uniform first, the baseline of every comparison
 STRATEGY_COLORS = {'uniform': '#4d4d4d', 'toremi': '#d1495b', 'loss': '#00798c', 'doremi': '#edae49',
-                   'odm': '#66a182', 'toremi+loss': '#8e5ea2', 'stratified': '#2e4057', 'temperature': '#8d96a3'}
+                   'odm': '#66a182', 'toremi+loss': '#8e5ea2', 'stratified': '#2e4057', 'temperature': '#8d96a3',
+                   'aioli': '#3f88c5'}
 
 # %% ../nbs/50_study.ipynb #b1a20001
 def resolve_run_dir(run_dir) -> Path:
@@ -39,7 +39,7 @@ def noised_path(cfg: Config, kind: str) -> Path:
     "Where the study keeps the noised copy of the data for one noise kind (`<run_dir>/noised-<kind>`)."
     return RunDir(cfg.run_dir).root/f'noised-{kind}'
 
-def doremi_weights_path(cfg: Config, domain: str) -> Path:
+def chain_weights_path(cfg: Config, domain: str) -> Path:
     "The averaged DoReMi domain weights over `domain` ('source' or 'topic'), from the proxy of the study's first seed."
     return RunDir(cfg.run_dir).train/f'doremi-weights-{domain}-s{cfg.study.seeds[0]}.json' 
 
@@ -60,9 +60,10 @@ def with_changes(cfg: Config, **sections) -> Config:
 def baseline_changes(name: str) -> tuple:
     "(strategy, train-section changes) of a baseline `<strategy>-<domain>`: `stratified-topic` samples every first topic equally."
     strategy, _, domain = name.rpartition('-')
-    section = {'stratified': 'mixture', 'temperature': 'mixture', 'doremi': 'doremi', 'odm': 'odm'}.get(strategy)
-    if section is None or domain not in DOMAIN_KINDS: raise ConfigError(f"study.baselines: {name!r} is not <strategy>-<domain> with a strategy of stratified, temperature, doremi, odm and a domain of {', '.join(DOMAIN_KINDS)}")
-    return strategy, {section: dict(domain=domain)}
+    spec = STRATEGY_REGISTRY.get(strategy)
+    if spec is None or not spec.domains or domain not in DOMAIN_KINDS:
+        raise ConfigError(f"study.baselines: {name!r} is not <strategy>-<domain> with a strategy over domains ({', '.join(n for n, s in STRATEGY_REGISTRY.items() if s.domains)}) and a domain of {', '.join(DOMAIN_KINDS)}")
+    return strategy, {spec.domains: dict(domain=domain)}
 
 def ablation_changes(cfg: Config, name: str) -> dict:
     "The `train.toremi` changes of a ToReMi ablation (names in `config.ABLATIONS`), against the study's faithful ToReMi."
@@ -104,7 +105,7 @@ def plan_runs(cfg: Config, part: str = 'core') -> list:
     def add(group, label, seed, strategy, tag='', base=cfg, data='', **train):
         c = with_changes(base, seed=seed, train=dict(strategy=strategy, **train))
         needs = c.train.doremi.domain if strategy == 'doremi' else ''
-        if needs: c.train.doremi_phase, c.train.doremi.weights = 'final', str(doremi_weights_path(cfg, needs))
+        if needs: c.train.doremi_phase, c.train.doremi.weights = 'final', str(chain_weights_path(cfg, needs))
         runs.append(PlannedRun(rd.run(strategy, seed, tag).name, part, group, label, seed, c, data, needs))
     for seed in cfg.study.seeds:
         if part == 'core':
@@ -121,19 +122,6 @@ def plan_runs(cfg: Config, part: str = 'core') -> list:
     return runs
 
 # %% ../nbs/50_study.ipynb #7612ddb8
-def read_jsonl(path) -> list:
-    "Records of a JSONL file; a torn last line (an interrupted write) is ignored, other bad lines are named."
-    path, out = Path(path), []
-    if not path.exists(): return out
-    lines = path.read_text(encoding='utf-8').splitlines()
-    for i, line in enumerate(lines, 1):
-        if not line.strip(): continue
-        try: out.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            if i == len(lines): break
-            raise DataError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-    return out
-
 def list_runs(run_dir) -> list:
     "Every training run folder under `<run_dir>/train` with its parsed name (whatever study made it)."
     root = RunDir(run_dir).train
@@ -423,9 +411,9 @@ def prepare(cfg: Config, force: bool = False, noise: bool | None = None) -> dict
 
 # %% ../nbs/50_study.ipynb #2b637a9b
 def doremi_chain(cfg: Config, domain: str, force: bool = False) -> Path:
-    "DoReMi's reference → proxy chain over `domain` on the study's first seed; returns the averaged domain weights (`doremi_weights_path`)."
+    "DoReMi's reference → proxy chain over `domain` on the study's first seed; returns the averaged domain weights (`chain_weights_path`)."
     from toremi.train import doremi_weights
-    rd, out = RunDir(cfg.run_dir), doremi_weights_path(cfg, domain)
+    rd, out = RunDir(cfg.run_dir), chain_weights_path(cfg, domain)
     c = with_changes(cfg, seed=cfg.study.seeds[0], train=dict(strategy='doremi', doremi=dict(domain=domain, weights=str(out.resolve()))))
     if domain == 'source': return doremi_weights(c, force=force)
     # Work-around for the trainer: doremi_weights trains every domain's reference and proxy in the same two folders
