@@ -18,7 +18,6 @@ __all__ = ['MANIFEST', 'CheckpointMismatch', 'CheckpointDamaged', 'run_signature
 # %% ../nbs/22_checkpoint.ipynb #cf5f95fe
 class CheckpointMismatch(StageError): "A checkpoint was written with another config (model, data, optimisation or strategy)."
 
-# %% ../nbs/22_checkpoint.ipynb #4f514c18
 class CheckpointDamaged(StageError): "A checkpoint's files are missing, cut off or altered."
 
 # %% ../nbs/22_checkpoint.ipynb #65ee9f6b

@@ -67,10 +67,9 @@ class _ThreadComm:
         return s.to(t.device)
     def all_gather(self, t): return torch.cat(self.group.exchange(self.rank, t)).to(t.device)
 
-# %% ../nbs/20_strategies.ipynb #4cb51336
+# %% ../nbs/20_strategies.ipynb #a392a243
 def _as64(x): return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x).to(torch.float64)
 
-# %% ../nbs/20_strategies.ipynb #a392a243
 def toremi_update(weights,     # (T,) current topic weights W
                   topic_loss,  # (T,) mean loss of each topic over the window (any value where unseen)
                   seen,        # (T,) bool: topic had at least one sample in the window

@@ -16,37 +16,19 @@ from .checkpoint import *
 from .strategies import make_strategy, check_needs, LocalComm
 
 # %% auto #0
-__all__ = ['EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'RECORD_FILES', 'TrainingError', 'TrainingInterrupted', 'AccelerateComm',
-           'check_trackers', 'make_accelerator', 'accumulation_steps', 'TrainState', 'LogWindow', 'MixtureMeter',
+__all__ = ['EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'RECORD_FILES', 'TrainingError', 'TrainingInterrupted', 'check_trackers',
+           'make_accelerator', 'AccelerateComm', 'accumulation_steps', 'TrainState', 'LogWindow', 'MixtureMeter',
            'backward_pass', 'apply_update', 'observed', 'evaluation_rows', 'evaluate_loss', 'eval_record',
            'save_checkpoint', 'load_checkpoint', 'open_run', 'save_final', 'StopFlag', 'divergence_error', 'Recorder',
            'default_run_dir', 'Loop', 'make_loop', 'optimizer_step', 'evaluate_on_demand', 'log_train', 'validate',
-           'train', 'doremi_weights', 'add_train_args', 'train_command', 'make_train_parser', 'train_main']
+           'train', 'add_train_args', 'train_command', 'make_train_parser', 'train_main', 'doremi_weights']
 
 # %% ../nbs/21_train.ipynb #a88d5edb
 class TrainingError(StageError): "Training cannot go on (the loss stayed NaN/inf); the message names the checkpoint to resume from."
 
-# %% ../nbs/21_train.ipynb #0847ef9c
 class TrainingInterrupted(StageError): "SIGTERM/SIGINT stopped training after a checkpoint was written; rerun to resume."
 
-# %% ../nbs/21_train.ipynb #1f2212e9
 EXIT_INTERRUPTED = 75  # exit status of the command line after SIGTERM/SIGINT (EX_TEMPFAIL: rerun to resume)
-
-# %% ../nbs/21_train.ipynb #af7e0591
-class AccelerateComm:
-    "Collectives for strategies: `all_reduce_sum` and `all_gather` (concatenated on dim 0) over the accelerate processes."
-    def __init__(self, accelerator):
-        self.world_size, self.rank = accelerator.num_processes, accelerator.process_index
-    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
-        if self.world_size == 1: return t
-        t = t.clone()
-        torch.distributed.all_reduce(t)
-        return t
-    def all_gather(self, t: torch.Tensor) -> torch.Tensor:
-        if self.world_size == 1: return t
-        out = [torch.empty_like(t) for _ in range(self.world_size)]
-        torch.distributed.all_gather(out, t.contiguous())
-        return torch.cat(out, 0)
 
 # %% ../nbs/21_train.ipynb #6b08def2
 TRACKER_PACKAGES = {'tensorboard': ('tensorboard', 'tensorboardX'), 'wandb': ('wandb',), 'mlflow': ('mlflow',)}
@@ -78,6 +60,22 @@ def make_accelerator(cfg: Config, run: Path):
         AcceleratorState._reset_state()
         GradientState._reset_state()
     return Accelerator(cpu=cpu, mixed_precision=t.mixed_precision, log_with=list(t.trackers) or None, project_dir=str(run))
+
+# %% ../nbs/21_train.ipynb #af7e0591
+class AccelerateComm:
+    "Collectives for strategies: `all_reduce_sum` and `all_gather` (concatenated on dim 0) over the accelerate processes."
+    def __init__(self, accelerator):
+        self.world_size, self.rank = accelerator.num_processes, accelerator.process_index
+    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1: return t
+        t = t.clone()
+        torch.distributed.all_reduce(t)
+        return t
+    def all_gather(self, t: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1: return t
+        out = [torch.empty_like(t) for _ in range(self.world_size)]
+        torch.distributed.all_gather(out, t.contiguous())
+        return torch.cat(out, 0)
 
 # %% ../nbs/21_train.ipynb #f671d4f8
 def accumulation_steps(global_batch: int, # sequences per optimizer step, all processes
@@ -253,7 +251,6 @@ def eval_record(res: dict, sources: list, topics: list) -> dict:
 def _rng_state() -> dict:
     return dict(cpu=torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {}))
 
-# %% ../nbs/21_train.ipynb #46b0de94
 def save_checkpoint(acc, comm, run: Path, state: TrainState, signature: dict, model, optimizer, scheduler, strategy,
                     windows: dict, keep: int = 0) -> Path:
     "Write `checkpoints/step-<step>` (every process takes part; `windows`: the open log windows, JSON); returns its path."
@@ -297,6 +294,25 @@ def load_checkpoint(ck: Path, acc, model, optimizer, scheduler, strategy) -> tup
         if 'cuda' in r and torch.cuda.is_available(): torch.cuda.set_rng_state(r['cuda'])
     return TrainState(**{f.name: st[f.name] for f in dataclasses.fields(TrainState) if f.name in st}), st.get('windows', {})
 
+# %% ../nbs/21_train.ipynb #9fbd978c
+RECORD_FILES = ('metrics.jsonl', 'weights.jsonl', 'strategy_evals.jsonl')  # a run's JSONL records: cut back to the checkpoint on a resume
+
+def _clear_run(run: Path):
+    for name in ('checkpoints', 'final', *RECORD_FILES):
+        p = run/name
+        if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+
+def _truncate_jsonl(path: Path, step: int):
+    "Drop records after `step` (written by an interrupted run after its last checkpoint)."
+    if not path.exists(): return
+    keep = [l for l in path.read_text(encoding='utf-8').splitlines() if l.strip() and _step_of(l) <= step]
+    with atomic_write(path) as f: f.write(''.join(l + '\n' for l in keep))
+
+def _step_of(line: str) -> float:
+    try: return json.loads(line).get('step', 0)
+    except json.JSONDecodeError: return math.inf  # a torn last line
+
 # %% ../nbs/21_train.ipynb #32e9f3b8
 def _on_main(acc, fn):
     "Run `fn` on the main process; every process gets its result, or raises its error."
@@ -310,29 +326,6 @@ def _on_main(acc, fn):
     if out[1] is not None: raise out[1]
     return out[0]
 
-# %% ../nbs/21_train.ipynb #9fbd978c
-RECORD_FILES = ('metrics.jsonl', 'weights.jsonl', 'strategy_evals.jsonl')  # a run's JSONL records: cut back to the checkpoint on a resume
-
-# %% ../nbs/21_train.ipynb #6960c61e
-def _clear_run(run: Path):
-    for name in ('checkpoints', 'final', *RECORD_FILES):
-        p = run/name
-        if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
-        else: p.unlink(missing_ok=True)
-
-# %% ../nbs/21_train.ipynb #a1a9a5a9
-def _truncate_jsonl(path: Path, step: int):
-    "Drop records after `step` (written by an interrupted run after its last checkpoint)."
-    if not path.exists(): return
-    keep = [l for l in path.read_text(encoding='utf-8').splitlines() if l.strip() and _step_of(l) <= step]
-    with atomic_write(path) as f: f.write(''.join(l + '\n' for l in keep))
-
-# %% ../nbs/21_train.ipynb #4ec7a535
-def _step_of(line: str) -> float:
-    try: return json.loads(line).get('step', 0)
-    except json.JSONDecodeError: return math.inf  # a torn last line
-
-# %% ../nbs/21_train.ipynb #e4dca952
 def open_run(acc, run: Path, cfg: Config, signature: dict, resume: bool, log) -> Path | None:
     "Start over or pick the checkpoint to resume (intact, same signature); `config.yaml` is written only after that check."
     def pick():
@@ -408,11 +401,9 @@ def _flat(d: dict, prefix: str = '') -> dict:
         else: out[f'{prefix}{k}'] = v if isinstance(v, (int, float, str, bool)) else str(v)
     return out
 
-# %% ../nbs/21_train.ipynb #71414c62
 def _append_jsonl(path: Path, rec: dict):
     with open(path, 'a', encoding='utf-8') as f: f.write(json.dumps(rec) + '\n')
 
-# %% ../nbs/21_train.ipynb #af1926c9
 class Recorder:
     "Writes train/validation records, weight records and the strategy's evaluations (main process), feeds the trackers, and tells the console."
     def __init__(self, acc, run: Path, cfg: Config, log):
@@ -649,37 +640,6 @@ def _train(cfg: Config, run: Path, data, resume: bool, force: bool, strategy_fac
     if acc.is_main_process: log.info(f"{run.name}: trained {state.step} steps, {state.tokens:,} tokens -> {run/'final'}")
     return run
 
-# %% ../nbs/21_train.ipynb #352be857
-def doremi_weights(cfg: Config, force: bool = False, data=None) -> Path:
-    "Train the DoReMi reference and proxy runs (resuming them) and write the proxy's averaged domain weights; returns the JSON path."
-    from toremi.strategies import doremi_weights_path
-    log, rd, t = get_logger('toremi.train'), RunDir(cfg.run_dir), cfg.train
-    out = doremi_weights_path(cfg)
-    base = copy.deepcopy(cfg)
-    base.train.strategy, base.train.doremi.weights = 'doremi', ''
-    key = {k: v for k, v in learned_keys(base).items() if k != 'train.doremi_phase'}   # what can change the weights (both phases)
-    key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
-    meta = out.with_name(out.name + '.meta.json')
-    if out.exists() and not force and meta.exists() and read_json(meta).get('key') == key:
-        log.info(f"DoReMi weights {out} are up to date (same train config and seed); --force recomputes them")
-        return out
-    redo = force or out.exists()  # a changed config retrains both phases
-    ref = copy.deepcopy(base)
-    ref.train.doremi_phase = 'reference'
-    ref_run = train(ref, run_dir=rd.run('doremi', cfg.seed, 'reference'), data=data, force=redo)
-    proxy = copy.deepcopy(base)
-    proxy.train.doremi_phase, proxy.train.doremi.reference = 'proxy', str(ref_run/'final')
-    proxy_run = train(proxy, run_dir=rd.run('doremi', cfg.seed, 'proxy'), data=data, force=redo)
-    st = load_tensors(latest_checkpoint(proxy_run)/'strategy.pt')
-    s = make_strategy(proxy, st['topics'], st['domains'], 'cpu')
-    s.load_state_dict(st)
-    w = s.average_weights()
-    if int(os.environ.get('RANK', '0')) == 0:
-        write_json(w, out)
-        write_json(dict(key=key, reference=str(ref_run), proxy=str(proxy_run), steps=int(st.get('n_updates', 0))), meta)
-    log.info(f"DoReMi weights over {len(w)} {t.doremi.domain} domains -> {out}: " + ', '.join(f'{k}:{v:.3f}' for k, v in w.items()))
-    return out
-
 # %% ../nbs/21_train.ipynb #8be28bad
 def add_train_args(parser, doremi: bool = False):
     "Add the flags of `toremi train` (or, with `doremi`, of `toremi doremi-weights`) to a parser made by `add_common_args`."
@@ -728,3 +688,34 @@ if __name__ == '__main__':
     except ToremiError as e:
         print(f"python -m toremi.train: error: {e}", file=sys.stderr)
         sys.exit(2)
+
+# %% ../nbs/21_train.ipynb #352be857
+def doremi_weights(cfg: Config, force: bool = False, data=None) -> Path:
+    "Train the DoReMi reference and proxy runs (resuming them) and write the proxy's averaged domain weights; returns the JSON path."
+    from toremi.strategies import doremi_weights_path
+    log, rd, t = get_logger('toremi.train'), RunDir(cfg.run_dir), cfg.train
+    out = doremi_weights_path(cfg)
+    base = copy.deepcopy(cfg)
+    base.train.strategy, base.train.doremi.weights = 'doremi', ''
+    key = {k: v for k, v in learned_keys(base).items() if k != 'train.doremi_phase'}   # what can change the weights (both phases)
+    key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
+    meta = out.with_name(out.name + '.meta.json')
+    if out.exists() and not force and meta.exists() and read_json(meta).get('key') == key:
+        log.info(f"DoReMi weights {out} are up to date (same train config and seed); --force recomputes them")
+        return out
+    redo = force or out.exists()  # a changed config retrains both phases
+    ref = copy.deepcopy(base)
+    ref.train.doremi_phase = 'reference'
+    ref_run = train(ref, run_dir=rd.run('doremi', cfg.seed, 'reference'), data=data, force=redo)
+    proxy = copy.deepcopy(base)
+    proxy.train.doremi_phase, proxy.train.doremi.reference = 'proxy', str(ref_run/'final')
+    proxy_run = train(proxy, run_dir=rd.run('doremi', cfg.seed, 'proxy'), data=data, force=redo)
+    st = load_tensors(latest_checkpoint(proxy_run)/'strategy.pt')
+    s = make_strategy(proxy, st['topics'], st['domains'], 'cpu')
+    s.load_state_dict(st)
+    w = s.average_weights()
+    if int(os.environ.get('RANK', '0')) == 0:
+        write_json(w, out)
+        write_json(dict(key=key, reference=str(ref_run), proxy=str(proxy_run), steps=int(st.get('n_updates', 0))), meta)
+    log.info(f"DoReMi weights over {len(w)} {t.doremi.domain} domains -> {out}: " + ', '.join(f'{k}:{v:.3f}' for k, v in w.items()))
+    return out
