@@ -643,7 +643,7 @@ def aioli_plan(k: int,           # domains
     other = 'source' if ac.domain == 'topic' else 'topic'
     if k < 2: raise ConfigError(f"train.strategy=aioli mixes at least 2 domains; the train split has {k} {ac.domain} domain(s): use --train.aioli.domain {other}")
     if k > max_domains: raise ConfigError(f"train.aioli.domain={ac.domain}: {k} domains, more than Aioli's {max_domains}: every round would train k·R·s = {k*R*s} steps on skewed mixtures "
-                                          f"and make {1 + k*R} evaluations; mix coarser domains (--train.aioli.domain {other}, or a smaller taxonomy: --label.taxonomy weborganizer)")
+                                          f"and make {1 + k*R} evaluations; mix coarser domains (--train.aioli.domain {other}), or label the data with a smaller taxonomy (label.taxonomy: weborganizer)")
     if min(R, s, S, ac.eval_rows) < 1 or P < 0: raise ConfigError(f"train.aioli: lp_rounds, lp_steps, update_steps and eval_rows must be >= 1 and prior_steps >= 0, got {R}, {s}, {S}, {ac.eval_rows} and {P}")
     if not 1/k < f <= 1: raise ConfigError(f"train.aioli.one_hot_factor must be in (1/k, 1] = ({1/k:.3g}, 1] for k={k} domains, got {f}: at 1/k the segments' mixtures are all equal and nothing can be de-mixed")
     if not (math.isfinite(ac.eta) and ac.eta >= 0) or not 0 <= ac.ema < 1: raise ConfigError(f"train.aioli: need eta >= 0 and 0 <= ema < 1, got eta={ac.eta}, ema={ac.ema}")
@@ -665,7 +665,7 @@ class AioliStrategy(Strategy):
     name = 'aioli'
     _state = ('_logged', 'step', 'round', 'rounds_done', 'n_seg', 'log_w', 'A_ema', 'order', 'loss_0', 'seg_losses')
     def __init__(self, cfg, topics, domains, device='cpu'):
-        super().__init__(cfg, topics, domains, device)
+        super().__init__(cfg, topics, domains, 'cpu')   # host-side numbers: it only sees all-reduced evaluations, never a batch
         ac, k = cfg.train.aioli, len(self.domains)
         self.ac, self.plan = ac, aioli_plan(k, ac, cfg.train.max_steps)
         self.prior = check_mixture_weights(ac.prior, self.domains, 'train.aioli.prior') if ac.prior else None
@@ -710,10 +710,10 @@ class AioliStrategy(Strategy):
     def _learn(self, step):
         "LearnParams is done: de-mix, normalise, update w; the weight record."
         ac, f = self.ac, self.ac.one_hot_factor
-        G = learn_params(self.loss_0.cpu().numpy(), self.order.numpy(), self.seg_losses.cpu().numpy())
+        G = learn_params(self.loss_0.numpy(), self.order.numpy(), self.seg_losses.numpy())
         A = G if f == 1 else demix_diagonal(G, f) if ac.diagonal else demix(G, self.M)
         if ac.normalize: A = normalize_mixing(A)
-        log_w, A_ema = aioli_update(self.log_w.cpu().numpy(), A, ac.eta, self.rounds_done == 0, ac.update, ac.ema, self.A_ema.cpu().numpy())
+        log_w, A_ema = aioli_update(self.log_w.numpy(), A, ac.eta, self.rounds_done == 0, ac.update, ac.ema, self.A_ema.numpy())
         self.log_w, self.rounds_done = torch.as_tensor(log_w, dtype=torch.float64), self.rounds_done + 1
         if A_ema is not None: self.A_ema = torch.as_tensor(A_ema, dtype=torch.float64)
         return self._record(step, self.log_weights(), round=self.round, A=A.tolist(), skewed_steps=self.rounds_done*self.plan['lp_steps'])
