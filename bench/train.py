@@ -23,7 +23,7 @@ with torch.compile, batch 16 x grad-accum 4 per step: `uniform` and the other st
 the same process a reference loop (plain PyTorch nanoGPT-style GPT: `scaled_dot_product_attention(is_causal=True)`,
 fused AdamW, compile, bf16 autocast, the same shapes and batch, random tokens); prints tokens/s, MFU
 (tokens/s x (6 N + 12 L d T) / peak; 989 TFLOP/s for H100/H200 unless --peak-tflops) and toremi/reference.
-Writes bench/results/train.json (the `cpu` or `gpu` section; the other is kept).
+Writes bench/results/train.json (the `cpu` or `gpu` section, or `--section NAME`; the others are kept).
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
@@ -311,6 +311,7 @@ def main():
     p.add_argument('--no-compile', action='store_true')
     p.add_argument('--peak-tflops', type=float, default=0.0)
     p.add_argument('--threads', type=int, default=1, help='torch CPU threads of each worker (CPU)')
+    p.add_argument('--section', default='', help="the section of bench/results/train.json to write (default 'cpu' or 'gpu'), e.g. to keep a full run beside a longer before/after one")
     p.add_argument('--worker', help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
@@ -324,7 +325,7 @@ def main():
     res['seconds'] = round(time.time() - t0, 1)
     res['date'] = time.strftime('%Y-%m-%d %H:%M')
     res['command'] = 'python bench/train.py ' + ' '.join(sys.argv[1:])
-    print(f"wrote {write_results('gpu' if a.gpu else 'cpu', res)} in {res['seconds']:.0f}s")
+    print(f"wrote {write_results(a.section or ('gpu' if a.gpu else 'cpu'), res)} in {res['seconds']:.0f}s")
 
 
 if __name__ == '__main__':
