@@ -214,8 +214,8 @@ class AioliConfig:
     ema: float = 0.1  # update 'ema': Ā <- (1 - ema)·A + ema·Ā
     diagonal: bool = False  # keep only A_ii = G_ii / f instead of the de-mixing solve
     normalize: bool = True  # shift A to a minimum of 0 and scale it to sum 1 before the update (every script of the authors sets it)
-    prior: dict = field(default_factory=dict)  # {domain: weight} sampled during the first prior_steps steps (a domain not named gets 0); {} = no prior phase
-    prior_steps: int = 0  # optimizer steps on the prior before the first round
+    prior: dict = field(default_factory=dict)  # {domain: weight} sampled during the first prior_steps steps (a domain not named gets 0); {} = every domain equally
+    prior_steps: int = 0  # optimizer steps on the prior before the first round (e.g. train.warmup_steps: no LearnParams while the learning rate ramps up from 0)
     eval_rows: int = 32  # validation rows per domain in every per-domain evaluation (a fixed stratified set; fewer where a domain has fewer)
 
 # %% ../nbs/00_config.ipynb #c107cb0d

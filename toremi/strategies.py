@@ -647,7 +647,7 @@ def aioli_plan(k: int,           # domains
     if min(R, s, S, ac.eval_rows) < 1 or P < 0: raise ConfigError(f"train.aioli: lp_rounds, lp_steps, update_steps and eval_rows must be >= 1 and prior_steps >= 0, got {R}, {s}, {S}, {ac.eval_rows} and {P}")
     if not 1/k < f <= 1: raise ConfigError(f"train.aioli.one_hot_factor must be in (1/k, 1] = ({1/k:.3g}, 1] for k={k} domains, got {f}: at 1/k the segments' mixtures are all equal and nothing can be de-mixed")
     if not (math.isfinite(ac.eta) and ac.eta >= 0) or not 0 <= ac.ema < 1: raise ConfigError(f"train.aioli: need eta >= 0 and 0 <= ema < 1, got eta={ac.eta}, ema={ac.ema}")
-    if bool(ac.prior) != (P > 0): raise ConfigError(f"train.aioli.prior ({ac.prior or 'empty'}) and train.aioli.prior_steps ({P}) go together: give both (a prior phase) or neither")
+    if ac.prior and P == 0: raise ConfigError(f"train.aioli.prior is given ({ac.prior}) but train.aioli.prior_steps is 0: give the prior phase its steps (--train.aioli.prior_steps N) or drop the prior")
     lp = k*R*s
     if lp >= S: raise ConfigError(f"train.aioli: LearnParams trains k·R·s = {k}·{R}·{s} = {lp} steps of every round, but a round is train.aioli.update_steps = {S} steps: "
                                   f"raise --train.aioli.update_steps above {lp}, or lower --train.aioli.lp_rounds or --train.aioli.lp_steps")
@@ -668,7 +668,7 @@ class AioliStrategy(Strategy):
         super().__init__(cfg, topics, domains, 'cpu')   # host-side numbers: it only sees all-reduced evaluations, never a batch
         ac, k = cfg.train.aioli, len(self.domains)
         self.ac, self.plan = ac, aioli_plan(k, ac, cfg.train.max_steps)
-        self.prior = check_mixture_weights(ac.prior, self.domains, 'train.aioli.prior') if ac.prior else None
+        self.prior = check_mixture_weights(ac.prior if ac.prior else dict.fromkeys(self.domains, 1), self.domains, 'train.aioli.prior') if ac.prior_steps else None
         self.M = lp_mixtures(k, ac.one_hot_factor)
         if self.plan['round_share'] > .2:
             get_logger('toremi.strategies').warning(f"aioli: {self.plan['round_share']:.0%} of every round trains on skewed LearnParams mixtures (k·R·s = {self.plan['lp_steps']} of "
