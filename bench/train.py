@@ -10,7 +10,8 @@ Every measurement is a fresh subprocess (`--worker`) that trains `--steps` optim
 step `--warmup` to the last step. Three parts, each side by side in one run:
   1. before/after: `uniform` with the project as it was at `--before` (a `git archive` of that commit on PYTHONPATH)
      and as it is now, interleaved over `--rounds` rounds (medians);
-  2. every strategy now, against `uniform` in the same round (strategy host time measured by a timing wrapper);
+  2. every strategy now, against `uniform` in the same round (strategy host time measured by a timing wrapper; Aioli's
+     per-domain evaluations count in its step time);
   3. `train.compile=true` now, with the time to the first step (compilation) and a projected 600-step run
      (the tiny study's length), to choose the tiny preset's setting.
 Torch uses `--threads` threads (1 by default) and tokens per CPU-second of the worker are reported beside wall-clock
@@ -22,7 +23,7 @@ with torch.compile, batch 16 x grad-accum 4 per step: `uniform` and the other st
 the same process a reference loop (plain PyTorch nanoGPT-style GPT: `scaled_dot_product_attention(is_causal=True)`,
 fused AdamW, compile, bf16 autocast, the same shapes and batch, random tokens); prints tokens/s, MFU
 (tokens/s x (6 N + 12 L d T) / peak; 989 TFLOP/s for H100/H200 unless --peak-tflops) and toremi/reference.
-Writes bench/results/train.json (the `cpu` or `gpu` section; the other is kept).
+Writes bench/results/train.json (the `cpu` or `gpu` section, or `--section NAME`; the others are kept).
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
@@ -32,8 +33,8 @@ os.environ.setdefault('TOREMI_PROGRESS', '0')
 for _k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'): os.environ.setdefault(_k, '1')
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CPU_STRATEGIES = ['uniform', 'toremi', 'loss', 'odm', 'toremi+loss', 'doremi', 'doremi-proxy', 'stratified']
-TIMED = ('prepare', 'sample_weights', 'observe', 'on_optimizer_step', 'sampling_probs', 'on_evaluation')
+CPU_STRATEGIES = ['uniform', 'toremi', 'loss', 'odm', 'toremi+loss', 'doremi', 'doremi-proxy', 'stratified', 'aioli']
+TIMED = ('prepare', 'sample_weights', 'observe', 'on_optimizer_step', 'sampling_probs', 'on_evaluation', 'wants_evaluation', 'on_domain_evaluation')
 
 
 class TimedStrategy:
@@ -65,6 +66,8 @@ def bench_cfg(root: Path, strategy: str, steps: int, gpu: bool, args, extra=()):
                'train.lr=6e-4']
     else: ov += ['train.compile=false']   # eager unless a measurement asks (the tiny preset itself compiles)
     ov += [f'train.doremi.weights={root/"doremi_weights.json"}', f'train.doremi.reference={root/"reference"/"final"}', *extra]
+    if name == 'aioli':   # rounds of steps/3 (3 sources: 3 one-step segments each), 8 validation rows per source; its evaluations are part of the step time
+        ov += [f'train.aioli.update_steps={steps // 3}', 'train.aioli.lp_rounds=1', 'train.aioli.lp_steps=1', 'train.aioli.eval_rows=8']
     return load_config(preset='tiny', overrides=ov, run_dir=str(root))
 
 
@@ -308,6 +311,7 @@ def main():
     p.add_argument('--no-compile', action='store_true')
     p.add_argument('--peak-tflops', type=float, default=0.0)
     p.add_argument('--threads', type=int, default=1, help='torch CPU threads of each worker (CPU)')
+    p.add_argument('--section', default='', help="the section of bench/results/train.json to write (default 'cpu' or 'gpu'), e.g. to keep a full run beside a longer before/after one")
     p.add_argument('--worker', help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:
@@ -321,7 +325,7 @@ def main():
     res['seconds'] = round(time.time() - t0, 1)
     res['date'] = time.strftime('%Y-%m-%d %H:%M')
     res['command'] = 'python bench/train.py ' + ' '.join(sys.argv[1:])
-    print(f"wrote {write_results('gpu' if a.gpu else 'cpu', res)} in {res['seconds']:.0f}s")
+    print(f"wrote {write_results(a.section or ('gpu' if a.gpu else 'cpu'), res)} in {res['seconds']:.0f}s")
 
 
 if __name__ == '__main__':

@@ -11,43 +11,21 @@ from .core import *
 from .config import *
 
 # %% auto #0
-__all__ = ['NOT_IN_SIGNATURE', 'STRATEGY_SECTIONS', 'MANIFEST', 'CheckpointMismatch', 'CheckpointDamaged', 'run_signature',
-           'check_signature', 'write_manifest', 'verify_checkpoint', 'checkpoint_steps', 'latest_checkpoint',
-           'clean_incomplete', 'resumable_checkpoint', 'save_tensors', 'load_tensors', 'usable_checkpoint']
+__all__ = ['MANIFEST', 'CheckpointMismatch', 'CheckpointDamaged', 'run_signature', 'check_signature', 'write_manifest',
+           'verify_checkpoint', 'checkpoint_steps', 'latest_checkpoint', 'clean_incomplete', 'resumable_checkpoint',
+           'save_tensors', 'load_tensors', 'usable_checkpoint']
 
 # %% ../nbs/22_checkpoint.ipynb #cf5f95fe
 class CheckpointMismatch(StageError): "A checkpoint was written with another config (model, data, optimisation or strategy)."
 
-# %% ../nbs/22_checkpoint.ipynb #4f514c18
 class CheckpointDamaged(StageError): "A checkpoint's files are missing, cut off or altered."
-
-# %% ../nbs/22_checkpoint.ipynb #6ed9870d
-NOT_IN_SIGNATURE = ('micro_batch', 'compile', 'device', 'eval_every', 'eval_batches', 'save_every', 'log_every',
-                    'max_bad_steps', 'trackers')
-STRATEGY_SECTIONS = {'toremi': ('toremi',), 'loss': ('loss',), 'toremi+loss': ('toremi', 'loss'), 'doremi': ('doremi',),
-                     'odm': ('odm',), 'stratified': ('mixture',), 'temperature': ('mixture',), 'mixture': ('mixture',)}
-
-# %% ../nbs/22_checkpoint.ipynb #3e658b73
-def _flatten(d: dict, prefix: str) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict): out.update(_flatten(v, f'{prefix}{k}.'))
-        else: out[f'{prefix}{k}'] = v
-    return out
 
 # %% ../nbs/22_checkpoint.ipynb #65ee9f6b
 def run_signature(cfg: Config, # the run's config
                   **extra,     # what the config alone does not say: data fingerprint, vocabulary, strategy extras
                  ) -> dict:
     "Flat `{'train.lr': ..., 'seed': ..., **extra}` of everything that shapes the optimisation (JSON values)."
-    t = config_dict(cfg.train)
-    sig = {f'train.{k}': v for k, v in t.items() if not isinstance(v, dict) and k not in NOT_IN_SIGNATURE}
-    for section in STRATEGY_SECTIONS.get(cfg.train.strategy, ()):
-        sig.update(_flatten(t[section], f'train.{section}.'))
-    sig.pop('train.doremi.weights', None)  # a path: the strategy adds the weights themselves
-    if cfg.train.strategy != 'doremi': sig.pop('train.doremi_phase')
-    sig.update(seed=cfg.seed, **extra)
-    return json.loads(json.dumps(sig, default=str))
+    return json.loads(json.dumps(dict(learned_keys(cfg), seed=cfg.seed, **extra), default=str))
 
 # %% ../nbs/22_checkpoint.ipynb #58972a9b
 def check_signature(ckpt,        # the checkpoint folder (named in the error)

@@ -12,12 +12,13 @@ import numpy as np, yaml
 from .core import ConfigError, atomic_write, data_dir
 
 # %% auto #0
-__all__ = ['SECTION_RULES', 'STRATEGY_NAMES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'LABELERS', 'BASELINES', 'ABLATIONS', 'PRESETS',
-           'IGNORED_KEYS', 'STRATEGY_SECTIONS', 'choice', 'Range', 'bounded', 'positive', 'section_rule',
-           'check_section', 'CorpusConfig', 'SampleConfig', 'EmbedConfig', 'ClusterConfig', 'LabelConfig',
-           'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig', 'TrainConfig', 'EvalConfig',
-           'NoiseConfig', 'StudyConfig', 'Config', 'from_dict', 'parse_ratios', 'parse_override', 'load_config',
-           'config_dict', 'save_config', 'add_config_args', 'args_overrides', 'unused_sections', 'config_differences',
+__all__ = ['SECTION_RULES', 'NOISE_KINDS', 'DOMAIN_KINDS', 'STRATEGY_REGISTRY', 'STRATEGY_NAMES', 'LABELERS', 'BASELINES',
+           'ABLATIONS', 'PRESETS', 'NOT_LEARNED', 'IGNORED_KEYS', 'choice', 'Range', 'bounded', 'positive',
+           'section_rule', 'check_section', 'StrategySpec', 'CorpusConfig', 'SampleConfig', 'EmbedConfig',
+           'ClusterConfig', 'LabelConfig', 'ToremiConfig', 'LossConfig', 'DoremiConfig', 'OdmConfig', 'MixtureConfig',
+           'AioliConfig', 'TrainConfig', 'EvalConfig', 'NoiseConfig', 'StudyConfig', 'Config', 'from_dict',
+           'parse_ratios', 'parse_override', 'load_config', 'config_dict', 'save_config', 'add_config_args',
+           'args_overrides', 'under', 'strategy_spec', 'unused_keys', 'learned_keys', 'config_differences',
            'add_common_args', 'config_from_args']
 
 # %% ../nbs/00_config.ipynb #97ebec7a
@@ -117,9 +118,47 @@ def _check_choice(val, allowed, where):
     return val
 
 # %% ../nbs/00_config.ipynb #a3a04fc9
-STRATEGY_NAMES = ('uniform', 'toremi', 'loss', 'doremi', 'odm', 'toremi+loss', 'stratified', 'temperature', 'mixture')  # the one list of strategy names; toremi.strategies registers a class for each
-NOISE_KINDS = ('char_shuffle', 'word_shuffle', 'random_token')
+NOISE_KINDS = ('char_shuffle', 'word_shuffle', 'random_token')  # toremi.noise has one function per kind
 DOMAIN_KINDS = ('source', 'topic')
+
+# %% ../nbs/00_config.ipynb #58737793
+@dataclass(frozen=True)
+class StrategySpec:
+    "One strategy's registry entry: its class, the `train` keys it reads, what it needs from the run and what it learns."
+    name: str                      # the value of `train.strategy`
+    cls: str                       # its class in `toremi.strategies`
+    reads: tuple = ()              # the strategy-owned `train` keys (sections or fields) it reads, e.g. ('train.doremi', 'train.doremi_phase')
+    domains: str = ''              # the `train` section whose `domain` says if its domains are sources or topics ('' = sources, for its logs only)
+    learns: str = ''               # 'mixture' (a sampling mixture over its domains), 'sample weights', or '' (a fixed rule)
+    needs_topics: bool = False     # topic labels on the train rows whatever its domains (ToReMi)
+    needs_reference: bool = False  # a reference model (DoReMi's proxy phase)
+    evaluates: bool = False        # asks the loop for per-domain held-out losses (`Strategy.wants_evaluation`)
+
+    @property
+    def learns_mixture(self) -> bool: return self.learns == 'mixture'
+
+    def domain_of(self, cfg) -> str:
+        "'source' or 'topic': what the run's domains (`TrainData.domains`) are for this strategy."
+        return getattr(cfg.train, self.domains).domain if self.domains else 'source'
+
+    def needs_topics_in(self, cfg) -> bool:
+        "Whether a run of `cfg` needs topic labels on its rows: ToReMi, or any strategy over topic domains."
+        return self.needs_topics or (bool(self.domains) and self.domain_of(cfg) == 'topic')
+
+# %% ../nbs/00_config.ipynb #e8b409b0
+STRATEGY_REGISTRY = {s.name: s for s in (
+    StrategySpec('uniform', 'UniformStrategy'),
+    StrategySpec('toremi', 'ToremiStrategy', ('train.toremi',), learns='sample weights', needs_topics=True),
+    StrategySpec('loss', 'LossStrategy', ('train.loss',), learns='sample weights'),
+    StrategySpec('doremi', 'DoremiStrategy', ('train.doremi', 'train.doremi_phase'), 'doremi', 'mixture', needs_reference=True),
+    StrategySpec('odm', 'OdmStrategy', ('train.odm',), 'odm', 'mixture'),
+    StrategySpec('toremi+loss', 'ToremiLossStrategy', ('train.toremi', 'train.loss'), learns='sample weights', needs_topics=True),
+    StrategySpec('stratified', 'StratifiedStrategy', ('train.mixture.domain',), 'mixture'),
+    StrategySpec('temperature', 'TemperatureStrategy', ('train.mixture.domain', 'train.mixture.tau'), 'mixture'),
+    StrategySpec('mixture', 'MixtureStrategy', ('train.mixture.domain', 'train.mixture.weights'), 'mixture'),
+    StrategySpec('aioli', 'AioliStrategy', ('train.aioli',), 'aioli', 'mixture', evaluates=True),
+)}  # the one list of strategies (uniform first: the baseline of every comparison)
+STRATEGY_NAMES = tuple(STRATEGY_REGISTRY)
 
 # %% ../nbs/00_config.ipynb #b624687b
 @dataclass
@@ -277,6 +316,24 @@ def _mixture_rule(m, p):
     if m.weights and not sum(m.weights.values()) > 0: return [(('weights',), f"{p}weights sum to 0; give at least one domain a positive weight")]
     return []
 
+# %% ../nbs/00_config.ipynb #8193cb3e
+@dataclass
+class AioliConfig:
+    "Aioli (Chen et al., ICLR 2025): rounds of LearnParams (near-one-hot segments, per-domain held-out losses, a de-mixing solve) and an exponentiated update of the mixture."
+    domain: str = choice('source', *DOMAIN_KINDS)  # domains are sources or (first) topics
+    update_steps: int = 500  # S: optimizer steps per round, LearnParams included; max_steps - prior_steps must be a multiple of it
+    lp_rounds: int = 4  # R: passes over the k domains in each LearnParams (the authors' README: 4 or 6)
+    lp_steps: int = 4  # s: optimizer steps of each near-one-hot segment; k·R·s must stay below update_steps
+    one_hot_factor: float = 0.75  # f: a segment samples its domain with probability f and every other with (1 - f)/(k - 1); 1/k < f <= 1
+    eta: float = 1.0  # η: step size of the exponentiated update (the authors' scripts: 0.2 for 2 groups, 1 for 7)
+    update: str = choice('cumulative', 'cumulative', 'ema')  # 'cumulative': w <- w·exp(η·colsum A); 'ema': w <- exp(η·colsum Ā) with Ā an EMA of A, from ones each round (as the authors' code)
+    ema: float = 0.1  # update 'ema': Ā <- (1 - ema)·A + ema·Ā
+    diagonal: bool = False  # keep only A_ii = G_ii / f instead of the de-mixing solve
+    normalize: bool = True  # shift A to a minimum of 0 and scale it to sum 1 before the update (every script of the authors sets it)
+    prior: dict = field(default_factory=dict)  # {domain: weight} sampled during the first prior_steps steps (a domain not named gets 0); {} = every domain equally
+    prior_steps: int = 0  # optimizer steps on the prior before the first round (e.g. train.warmup_steps: no LearnParams while the learning rate ramps up from 0)
+    eval_rows: int = 32  # validation rows per domain in every per-domain evaluation (a fixed stratified set; fewer where a domain has fewer)
+
 # %% ../nbs/00_config.ipynb #c107cb0d
 @dataclass
 class TrainConfig:
@@ -311,6 +368,7 @@ class TrainConfig:
     doremi: DoremiConfig = field(default_factory=DoremiConfig)
     odm: OdmConfig = field(default_factory=OdmConfig)
     mixture: MixtureConfig = field(default_factory=MixtureConfig)
+    aioli: AioliConfig = field(default_factory=AioliConfig)
 
 # %% ../nbs/00_config.ipynb #305cb3bc
 @section_rule(TrainConfig)
@@ -348,7 +406,7 @@ class NoiseConfig:
     fraction: float = bounded(1.0, 0, 1)  # share of that topic's rows to corrupt
 
 # %% ../nbs/00_config.ipynb #9966cd43
-BASELINES = ('stratified-source', 'stratified-topic', 'temperature-source', 'temperature-topic', 'doremi-topic', 'odm-source', 'odm-topic')  # <strategy>-<domain>
+BASELINES = ('stratified-source', 'stratified-topic', 'temperature-source', 'temperature-topic', 'doremi-topic', 'odm-source', 'odm-topic', 'aioli-source', 'aioli-topic')  # <strategy>-<domain>
 ABLATIONS = ('renormalized', 'plateau', 'switch-50', 'switch-75', 'switch-87.5', 'w_max-2', 'update-half', 'update-double')  # ToReMi variants (toremi.study.ablation_changes)
 
 @dataclass
@@ -570,9 +628,25 @@ def args_overrides(args) -> list:
     return [f"{k[4:]}={v}" for k, v in vars(args).items() if k.startswith('cfg:') and v is not None]
 
 # %% ../nbs/00_config.ipynb #9219febc
-IGNORED_KEYS = ('run_dir', 'preset', 'study', 'eval', 'train.doremi.weights', 'train.doremi.reference', 'train.save_every',
-                'train.log_every', 'train.trackers', 'sample.num_proc', 'embed.batch_size')  # config keys that do not change what a run learns
+NOT_LEARNED = {  # config keys that do not change what a run learns -> what they change instead
+    'run_dir': 'bookkeeping', 'preset': 'bookkeeping', 'study': 'bookkeeping', 'eval': 'bookkeeping', 'sample.num_proc': 'bookkeeping',
+    'embed.batch_size': 'bookkeeping', 'train.save_every': 'bookkeeping', 'train.log_every': 'bookkeeping', 'train.trackers': 'bookkeeping',
+    'train.doremi.weights': 'bookkeeping', 'train.doremi.reference': 'bookkeeping',   # paths: the run signs what it reads there
+    'train.micro_batch': 'rounding', 'train.compile': 'rounding', 'train.device': 'rounding', 'train.max_bad_steps': 'rounding',
+    'train.eval_every': 'records', 'train.eval_batches': 'records'}
+IGNORED_KEYS = tuple(k for k, why in NOT_LEARNED.items() if why == 'bookkeeping')  # what `config_differences` leaves out
 
+def under(key: str, keys) -> bool:
+    "Whether dotted `key` is one of `keys` or inside one of them."
+    return any(key == k or key.startswith(k + '.') for k in keys)
+
+# %% ../nbs/00_config.ipynb #9928e3fc
+def strategy_spec(name: str) -> StrategySpec:
+    "The registry entry of strategy `name`, or a `ConfigError` listing the known ones."
+    if name not in STRATEGY_REGISTRY: raise ConfigError(f"train.strategy: unknown strategy {name!r}; choose one of {', '.join(STRATEGY_REGISTRY)}")
+    return STRATEGY_REGISTRY[name]
+
+# %% ../nbs/00_config.ipynb #0ef466ce
 def _flat(d: dict, prefix: str = '') -> dict:
     out = {}
     for k, v in d.items():
@@ -580,14 +654,17 @@ def _flat(d: dict, prefix: str = '') -> dict:
         else: out[f'{prefix}{k}'] = v
     return out
 
-STRATEGY_SECTIONS = {'toremi': ('toremi',), 'loss': ('loss',), 'toremi+loss': ('toremi', 'loss'), 'doremi': ('doremi',), 'odm': ('odm',),
-                     'stratified': ('mixture',), 'temperature': ('mixture',), 'mixture': ('mixture',), 'uniform': ()}  # the `train` sections each strategy reads
+def unused_keys(strategy: str) -> tuple:
+    "The strategy-owned `train` keys a run of `strategy` never reads (none for an unknown strategy): they cannot change what it learns."
+    if strategy not in STRATEGY_REGISTRY: return ()
+    owned = dict.fromkeys(r for s in STRATEGY_REGISTRY.values() for r in s.reads)
+    return tuple(k for k in owned if not under(k, STRATEGY_REGISTRY[strategy].reads))
 
-def unused_sections(strategy: str) -> tuple:
-    "The `train.<section>` keys a run of `strategy` never reads (none for an unknown strategy): they cannot change what it learns."
-    if strategy not in STRATEGY_SECTIONS: return ()
-    return tuple(f'train.{s}' for s in ('toremi', 'loss', 'doremi', 'odm', 'mixture') if s not in STRATEGY_SECTIONS[strategy])
-
+# %% ../nbs/00_config.ipynb #f0d6b647
+def learned_keys(cfg) -> dict:
+    "Flat `{'train.lr': 0.001, ...}` of the `train` keys that shape what a run of `cfg` learns: all but `NOT_LEARNED` and the strategy keys its strategy never reads."
+    drop = [k for k in NOT_LEARNED if k.startswith('train.')] + list(unused_keys(cfg.train.strategy))
+    return {k: v for k, v in _flat(config_dict(cfg.train), 'train.').items() if not under(k, drop)}
 
 # %% ../nbs/00_config.ipynb #5b3e899d
 def config_differences(saved: dict, # the run's config.yaml
@@ -596,9 +673,8 @@ def config_differences(saved: dict, # the run's config.yaml
                       ) -> list:
     "The keys where a run's saved config differs from the planned one, as `key: run value vs study value`."
     a, b = _flat(saved or {}), _flat(planned)
-    if a.get('train.strategy') == b.get('train.strategy'): ignore = tuple(ignore) + unused_sections(b.get('train.strategy', ''))   # uniform never reads train.toremi
-    keep = lambda k: not any(k == i or k.startswith(i + '.') for i in ignore)
-    return [f"{k}: {a.get(k, '(absent)')!r} vs {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b)) if keep(k) and a.get(k, '(absent)') != b.get(k, '(absent)')]
+    if a.get('train.strategy') == b.get('train.strategy'): ignore = tuple(ignore) + unused_keys(b.get('train.strategy', ''))   # uniform never reads train.toremi
+    return [f"{k}: {a.get(k, '(absent)')!r} vs {b.get(k, '(absent)')!r}" for k in sorted(set(a) | set(b)) if not under(k, ignore) and a.get(k, '(absent)') != b.get(k, '(absent)')]
 
 # %% ../nbs/00_config.ipynb #a797c5e4
 def add_common_args(parser,             # an argparse parser (or a subcommand's parser)

@@ -13,14 +13,8 @@ from .config import *
 NO_TOPIC = '(none)'  # the domain of rows without a topic
 
 # %% auto #0
-__all__ = ['NO_TOPIC', 'domain_kind', 'load_train_data', 'RowTable', 'domains_of', 'ShuffleSampler', 'MixtureSampler',
+__all__ = ['NO_TOPIC', 'load_train_data', 'RowTable', 'domains_of', 'stratified_rows', 'ShuffleSampler', 'MixtureSampler',
            'process_rows', 'TokenReader', 'collate', 'TrainData', 'load_training_data', 'to_device']
-
-# %% ../nbs/21_data.ipynb #73aaa600
-def domain_kind(cfg: Config) -> str:
-    "Which row attribute is a strategy's 'domain': `source` or `topic` (from the doremi, odm or mixture section)."
-    section = dict(doremi=cfg.train.doremi, odm=cfg.train.odm, stratified=cfg.train.mixture, temperature=cfg.train.mixture, mixture=cfg.train.mixture).get(cfg.train.strategy)
-    return section.domain if section is not None else 'source'
 
 # %% ../nbs/21_data.ipynb #fb7ab5cf
 def load_train_data(cfg: Config, data=None):
@@ -83,6 +77,17 @@ def domains_of(ds, kind: str) -> list:
     "Sorted domain names of a split: its sources, or first topics (plus `(none)` when some row has no topic)."
     if kind == 'source': return sorted(set(ds['source']))
     return sorted({ts[0] if len(ts) else NO_TOPIC for ts in ds['topics']})
+
+# %% ../nbs/21_data.ipynb #e2cbf215
+def stratified_rows(domain_ids: np.ndarray, # (N,) domain of each row of a split; -1 = none
+                    n_per_domain: int,      # rows kept of each domain (all of a smaller one)
+                    seed: int = 0,
+                   ) -> np.ndarray:
+    "A fixed stratified evaluation set: the first `n_per_domain` rows of each domain in a seeded permutation of the split, in row order."
+    perm = np.random.default_rng(seed).permutation(len(domain_ids))
+    d = np.asarray(domain_ids)[perm]
+    keep = [perm[d == k][:n_per_domain] for k in np.unique(d[d >= 0])]
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
 
 # %% ../nbs/21_data.ipynb #6f377a0a
 class ShuffleSampler:
@@ -195,7 +200,7 @@ def load_training_data(cfg: Config, data=None) -> TrainData:
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     if pad_id is None: raise DataError(f"{tok_dir}: the tokenizer has neither pad_token nor eos_token (contract 2 needs both)")
-    kind = domain_kind(cfg)
+    kind = strategy_spec(cfg.train.strategy).domain_of(cfg)   # the registry says which section's `domain` applies
     sources = sorted(set(dd['train']['source']) | set(dd['validation']['source']))
     domains = domains_of(dd['train'], kind)
     train_tab = RowTable(dd['train'], sources, topics, domains, kind, 'train')

@@ -9,11 +9,10 @@ from collections import Counter
 from pathlib import Path
 import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, get_logger, read_json, run_stage, write_json
-from .config import Config
+from .config import Config, NOISE_KINDS
 
 # %% auto #0
-__all__ = ['NOISE_KINDS', 'char_shuffle', 'word_shuffle', 'random_token', 'topic_counts', 'pick_topic', 'noise_rows',
-           'inject_noise']
+__all__ = ['char_shuffle', 'word_shuffle', 'random_token', 'topic_counts', 'pick_topic', 'noise_rows', 'inject_noise']
 
 # %% ../nbs/31_noise.ipynb #f3cbea8d
 def _rng(rng) -> np.random.Generator:
@@ -50,7 +49,7 @@ def random_token(ids, # token ids of a window
     out[hit] = rng.choice(pool, int(hit.sum()))
     return out.tolist()
 
-NOISE_KINDS = {'char_shuffle': char_shuffle, 'word_shuffle': word_shuffle, 'random_token': random_token}
+_NOISERS = {kind: globals()[kind] for kind in NOISE_KINDS}  # each kind of `toremi.config.NOISE_KINDS` is the function of that name
 
 # %% ../nbs/31_noise.ipynb #7d6fc3f0
 def _norm(s) -> str: return ' '.join(str(s).lower().replace('_', ' ').replace('-', ' ').split())
@@ -106,7 +105,7 @@ def noise_rows(dataset, # the train split
             if kind == 'random_token': new = random_token(ids, len(tokenizer), rng, p=token_p, keep=keep)
             else:
                 ends = bool(ids) and ids[-1] == eos
-                new = tokenizer(NOISE_KINDS[kind](batch['text'][j], rng), add_special_tokens=False, verbose=False)['input_ids']
+                new = tokenizer(_NOISERS[kind](batch['text'][j], rng), add_special_tokens=False, verbose=False)['input_ids']
                 new = new[:len(ids) - ends] + ([eos] if ends else [])
             out['input_ids'][j], out['n_tokens'][j] = new, len(new)
             out['text'][j] = tokenizer.decode(new, skip_special_tokens=True)

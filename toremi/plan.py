@@ -22,7 +22,8 @@ __all__ = ['STRATEGY_ORDER', 'STRATEGY_COLORS', 'CONTROL_NAMES', 'STATUS_COLUMNS
 from .strategies import STRATEGIES
 STRATEGY_ORDER = list(STRATEGIES)  # the registry's order: uniform first, the baseline of every comparison
 STRATEGY_COLORS = {'uniform': '#4d4d4d', 'toremi': '#d1495b', 'loss': '#00798c', 'doremi': '#edae49', 'odm': '#66a182',
-                   'toremi+loss': '#8e5ea2', 'stratified': '#2e4057', 'temperature': '#8d96a3', 'mixture': '#a7c957'}
+                   'toremi+loss': '#8e5ea2', 'stratified': '#2e4057', 'temperature': '#8d96a3', 'mixture': '#a7c957',
+                   'aioli': '#3f88c5'}
 
 def resolve_run_dir(run_dir) -> Path:
     "The absolute run directory a study notebook reads: a relative one is taken from the checkout's root (where `make` runs), not from the notebook's folder."
@@ -54,9 +55,10 @@ def with_changes(cfg: Config, **sections) -> Config:
 def baseline_changes(name: str) -> tuple:
     "(strategy, train-section changes) of a baseline `<strategy>-<domain>`: `stratified-topic` samples every first topic equally."
     strategy, _, domain = name.rpartition('-')
-    section = {'stratified': 'mixture', 'temperature': 'mixture', 'doremi': 'doremi', 'odm': 'odm'}.get(strategy)
-    if section is None or domain not in DOMAIN_KINDS: raise ConfigError(f"study.baselines: {name!r} is not <strategy>-<domain> with a strategy of stratified, temperature, doremi, odm and a domain of {', '.join(DOMAIN_KINDS)}")
-    return strategy, {section: dict(domain=domain)}
+    spec = STRATEGY_REGISTRY.get(strategy)
+    if spec is None or not spec.domains or domain not in DOMAIN_KINDS:
+        raise ConfigError(f"study.baselines: {name!r} is not <strategy>-<domain> with a strategy over domains ({', '.join(n for n, s in STRATEGY_REGISTRY.items() if s.domains)}) and a domain of {', '.join(DOMAIN_KINDS)}")
+    return strategy, {spec.domains: dict(domain=domain)}
 
 # %% ../nbs/41_plan.ipynb #b7bea9d1
 def ablation_changes(cfg: Config, name: str) -> dict:
@@ -74,14 +76,12 @@ def faithful_ablations(cfg: Config) -> list:
     return [a for a in cfg.study.ablations if all(getattr(cfg.train.toremi, k) == v for k, v in ablation_changes(cfg, a).items())]
 
 # %% ../nbs/41_plan.ipynb #55104b36
-_LEARNS = {'doremi': ('static', 'doremi'), 'odm': ('online', 'odm'), 'toremi': ('online', 'topic'), 'toremi+loss': ('online', 'topic'),
-           'loss': ('online', 'source')}  # strategy: (how, the config section holding its domain kind, or the kind itself)
-
 def learned_mixture(cfg: Config) -> tuple:
     "(how, domain kind) of the mixture a run of `cfg.train.strategy` learns: ('static'|'online', 'source'|'topic'), or (None, None)."
-    how, where = _LEARNS.get(cfg.train.strategy, (None, None))
-    if how is None: return None, None
-    return how, where if where in DOMAIN_KINDS else getattr(cfg.train, where).domain
+    spec = STRATEGY_REGISTRY.get(cfg.train.strategy)
+    if spec is None or not spec.learns: return None, None   # a fixed rule (uniform, stratified, a static mixture)
+    how = 'static' if spec.needs_reference else 'online'   # DoReMi's proxy learns the mixture its final run replays
+    return how, spec.domain_of(cfg) if spec.domains else 'topic' if spec.needs_topics else 'source'   # sample weights: over topics (ToReMi) or rows (loss)
 
 # %% ../nbs/41_plan.ipynb #b346685b
 @dataclass

@@ -13,39 +13,22 @@ from .config import *
 from .data import *
 from .model import *
 from .checkpoint import *
-from .strategies import make_strategy, LocalComm
+from .strategies import make_strategy, check_needs, LocalComm
 
 # %% auto #0
-__all__ = ['EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'TrainingError', 'TrainingInterrupted', 'AccelerateComm', 'check_trackers',
-           'make_accelerator', 'accumulation_steps', 'TrainState', 'LogWindow', 'MixtureMeter', 'backward_pass',
-           'apply_update', 'observed', 'evaluation_rows', 'evaluate_loss', 'eval_record', 'save_checkpoint',
-           'load_checkpoint', 'open_run', 'save_final', 'StopFlag', 'divergence_error', 'Recorder', 'default_run_dir',
-           'train', 'doremi_weights', 'add_train_args', 'train_command', 'make_train_parser', 'main']
+__all__ = ['EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'RECORD_FILES', 'TrainingError', 'TrainingInterrupted', 'check_trackers',
+           'make_accelerator', 'AccelerateComm', 'accumulation_steps', 'TrainState', 'LogWindow', 'MixtureMeter',
+           'backward_pass', 'apply_update', 'observed', 'evaluation_rows', 'evaluate_loss', 'eval_record',
+           'save_checkpoint', 'load_checkpoint', 'open_run', 'save_final', 'StopFlag', 'divergence_error', 'Recorder',
+           'default_run_dir', 'Loop', 'make_loop', 'optimizer_step', 'evaluate_on_demand', 'log_train', 'validate',
+           'train', 'add_train_args', 'train_command', 'make_train_parser', 'train_main', 'doremi_weights']
 
 # %% ../nbs/21_train.ipynb #a88d5edb
 class TrainingError(StageError): "Training cannot go on (the loss stayed NaN/inf); the message names the checkpoint to resume from."
 
-# %% ../nbs/21_train.ipynb #0847ef9c
 class TrainingInterrupted(StageError): "SIGTERM/SIGINT stopped training after a checkpoint was written; rerun to resume."
 
-# %% ../nbs/21_train.ipynb #1f2212e9
 EXIT_INTERRUPTED = 75  # exit status of the command line after SIGTERM/SIGINT (EX_TEMPFAIL: rerun to resume)
-
-# %% ../nbs/21_train.ipynb #af7e0591
-class AccelerateComm:
-    "Collectives for strategies: `all_reduce_sum` and `all_gather` (concatenated on dim 0) over the accelerate processes."
-    def __init__(self, accelerator):
-        self.world_size, self.rank = accelerator.num_processes, accelerator.process_index
-    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
-        if self.world_size == 1: return t
-        t = t.clone()
-        torch.distributed.all_reduce(t)
-        return t
-    def all_gather(self, t: torch.Tensor) -> torch.Tensor:
-        if self.world_size == 1: return t
-        out = [torch.empty_like(t) for _ in range(self.world_size)]
-        torch.distributed.all_gather(out, t.contiguous())
-        return torch.cat(out, 0)
 
 # %% ../nbs/21_train.ipynb #6b08def2
 TRACKER_PACKAGES = {'tensorboard': ('tensorboard', 'tensorboardX'), 'wandb': ('wandb',), 'mlflow': ('mlflow',)}
@@ -81,6 +64,22 @@ def make_accelerator(cfg: Config, run: Path):
     if problem: raise ConfigError(problem)
     return acc
 
+# %% ../nbs/21_train.ipynb #af7e0591
+class AccelerateComm:
+    "Collectives for strategies: `all_reduce_sum` and `all_gather` (concatenated on dim 0) over the accelerate processes."
+    def __init__(self, accelerator):
+        self.world_size, self.rank = accelerator.num_processes, accelerator.process_index
+    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1: return t
+        t = t.clone()
+        torch.distributed.all_reduce(t)
+        return t
+    def all_gather(self, t: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1: return t
+        out = [torch.empty_like(t) for _ in range(self.world_size)]
+        torch.distributed.all_gather(out, t.contiguous())
+        return torch.cat(out, 0)
+
 # %% ../nbs/21_train.ipynb #f671d4f8
 def accumulation_steps(global_batch: int, # sequences per optimizer step, all processes
                        micro_batch: int,  # sequences per process per forward
@@ -102,6 +101,9 @@ class TrainState:
     position: int = 0   # samples drawn so far: the next global batch starts here
     tokens: int = 0     # tokens of the steps taken, all processes
     bad_steps: int = 0  # steps skipped because the gradient was not finite
+    seconds: float = 0.0  # wall time of the loop (steps and every evaluation), summed over resumes
+    strategy_eval_s: float = 0.0  # of which: the evaluations a strategy asked for (`wants_evaluation`)
+    strategy_eval_tokens: int = 0  # tokens those evaluations read (forward only), all processes
 
 # %% ../nbs/21_train.ipynb #c81292f3
 class LogWindow:
@@ -219,24 +221,25 @@ def evaluation_rows(n_val: int, cfg: Config, world_size: int, rank: int) -> np.n
 @torch.no_grad()
 def evaluate_loss(loss_fn, data: TrainData, rows: np.ndarray, batch_size: int, device, comm,
                   autocast=contextlib.nullcontext, pad_to=None) -> dict:
-    "Sums over `rows` of this process, all-reduced: `{'loss', 'tokens', 'source': (sums, n), 'topic': (sums, n)}`."
-    S, K = len(data.sources) + 1, len(data.topics) + 1   # the last slot collects ids -1
-    acc = torch.zeros(2 + 2*S + 2*K, dtype=torch.float64, device=device)
+    "Sums over `rows` of this process, all-reduced: `{'loss', 'tokens', 'source': (sums, n), 'topic': (sums, n), 'domain': (sums, n)}`."
+    S, K, D = len(data.sources) + 1, len(data.topics) + 1, len(data.domains) + 1   # the last slot collects ids -1
+    acc = torch.zeros(2 + 2*S + 2*K + 2*D, dtype=torch.float64, device=device)
+    src_at, top_at, dom_at = 2, 2 + 2*S, 2 + 2*S + 2*K
     for i in range(0, len(rows), batch_size):
         b = to_device(data.collate(rows[i:i + batch_size], 'validation', pad_to, fill=batch_size), device)
         with autocast(): sums = loss_fn(b['input_ids'], b['labels']).sum(1).double()
         n = b['n_targets'].double()
         acc[0] += sums.sum()
         acc[1] += n.sum()
-        src = b['source_ids'] % S
-        acc[2:2+S].index_add_(0, src, sums)
-        acc[2+S:2+2*S].index_add_(0, src, n)
-        tid, m = (b['topic_ids'] % K).flatten(), (b['topic_ids'] >= 0)
-        acc[2+2*S:2+2*S+K].index_add_(0, tid, (sums[:, None] * m).flatten())
-        acc[2+2*S+K:].index_add_(0, tid, (n[:, None] * m).flatten())
+        for at, size, ids in ((src_at, S, b['source_ids']), (dom_at, D, b['domain_ids'])):   # one label per row
+            acc[at:at + size].index_add_(0, ids % size, sums)
+            acc[at + size:at + 2*size].index_add_(0, ids % size, n)
+        tid, m = (b['topic_ids'] % K).flatten(), (b['topic_ids'] >= 0)   # a row counts for each of its topics
+        acc[top_at:top_at + K].index_add_(0, tid, (sums[:, None] * m).flatten())
+        acc[top_at + K:dom_at].index_add_(0, tid, (n[:, None] * m).flatten())
     acc = comm.all_reduce_sum(acc).cpu().numpy()
-    return dict(loss=acc[0] / max(acc[1], 1), tokens=int(acc[1]), source=(acc[2:2+S-1], acc[2+S:2+2*S-1]),
-                topic=(acc[2+2*S:2+2*S+K-1], acc[2+2*S+K:-1]))
+    part = lambda at, size: (acc[at:at + size - 1], acc[at + size:at + 2*size - 1])
+    return dict(loss=acc[0] / max(acc[1], 1), tokens=int(acc[1]), source=part(src_at, S), topic=part(top_at, K), domain=part(dom_at, D))
 
 # %% ../nbs/21_train.ipynb #24a679c5
 def eval_record(res: dict, sources: list, topics: list) -> dict:
@@ -251,7 +254,6 @@ def eval_record(res: dict, sources: list, topics: list) -> dict:
 def _rng_state() -> dict:
     return dict(cpu=torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {}))
 
-# %% ../nbs/21_train.ipynb #46b0de94
 def save_checkpoint(acc, comm, run: Path, state: TrainState, signature: dict, model, optimizer, scheduler, strategy,
                     windows: dict, keep: int = 0) -> Path:
     "Write `checkpoints/step-<step>` (every process takes part; `windows`: the open log windows, JSON); returns its path."
@@ -293,7 +295,26 @@ def load_checkpoint(ck: Path, acc, model, optimizer, scheduler, strategy) -> tup
         r = load_tensors(rng)
         torch.set_rng_state(r['cpu'])
         if 'cuda' in r and torch.cuda.is_available(): torch.cuda.set_rng_state(r['cuda'])
-    return TrainState(**{f.name: st[f.name] for f in dataclasses.fields(TrainState)}), st.get('windows', {})
+    return TrainState(**{f.name: st[f.name] for f in dataclasses.fields(TrainState) if f.name in st}), st.get('windows', {})
+
+# %% ../nbs/21_train.ipynb #9fbd978c
+RECORD_FILES = ('metrics.jsonl', 'weights.jsonl', 'strategy_evals.jsonl')  # a run's JSONL records: cut back to the checkpoint on a resume
+
+def _clear_run(run: Path):
+    for name in ('checkpoints', 'final', *RECORD_FILES):
+        p = run/name
+        if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+
+def _truncate_jsonl(path: Path, step: int):
+    "Drop records after `step` (written by an interrupted run after its last checkpoint)."
+    if not path.exists(): return
+    keep = [l for l in path.read_text(encoding='utf-8').splitlines() if l.strip() and _step_of(l) <= step]
+    with atomic_write(path) as f: f.write(''.join(l + '\n' for l in keep))
+
+def _step_of(line: str) -> float:
+    try: return json.loads(line).get('step', 0)
+    except json.JSONDecodeError: return math.inf  # a torn last line
 
 # %% ../nbs/21_train.ipynb #32e9f3b8
 def _on_main(acc, fn):
@@ -308,26 +329,6 @@ def _on_main(acc, fn):
     if out[1] is not None: raise out[1]
     return out[0]
 
-# %% ../nbs/21_train.ipynb #6960c61e
-def _clear_run(run: Path):
-    for name in ('checkpoints', 'final', 'metrics.jsonl', 'weights.jsonl'):
-        p = run/name
-        if p.is_dir(): shutil.rmtree(p, ignore_errors=True)
-        else: p.unlink(missing_ok=True)
-
-# %% ../nbs/21_train.ipynb #a1a9a5a9
-def _truncate_jsonl(path: Path, step: int):
-    "Drop records after `step` (written by an interrupted run after its last checkpoint)."
-    if not path.exists(): return
-    keep = [l for l in path.read_text(encoding='utf-8').splitlines() if l.strip() and _step_of(l) <= step]
-    with atomic_write(path) as f: f.write(''.join(l + '\n' for l in keep))
-
-# %% ../nbs/21_train.ipynb #4ec7a535
-def _step_of(line: str) -> float:
-    try: return json.loads(line).get('step', 0)
-    except json.JSONDecodeError: return math.inf  # a torn last line
-
-# %% ../nbs/21_train.ipynb #e4dca952
 def open_run(acc, run: Path, cfg: Config, signature: dict, resume: bool, log) -> Path | None:
     "Start over or pick the checkpoint to resume (intact, same signature); `config.yaml` is written only after that check."
     def pick():
@@ -337,7 +338,7 @@ def open_run(acc, run: Path, cfg: Config, signature: dict, resume: bool, log) ->
         ck = resumable_checkpoint(run, log) if resume else None
         if ck is not None:
             check_signature(ck, read_json(ck/'trainer_state.json').get('signature', {}), signature)
-            for f in ('metrics.jsonl', 'weights.jsonl'): _truncate_jsonl(run/f, read_json(ck/'trainer_state.json')['step'])
+            for f in RECORD_FILES: _truncate_jsonl(run/f, read_json(ck/'trainer_state.json')['step'])
         else: _clear_run(run)   # records of a run that never reached a checkpoint
         save_config(cfg, run/'config.yaml')
         return None if ck is None else str(ck)
@@ -403,13 +404,11 @@ def _flat(d: dict, prefix: str = '') -> dict:
         else: out[f'{prefix}{k}'] = v if isinstance(v, (int, float, str, bool)) else str(v)
     return out
 
-# %% ../nbs/21_train.ipynb #71414c62
 def _append_jsonl(path: Path, rec: dict):
     with open(path, 'a', encoding='utf-8') as f: f.write(json.dumps(rec) + '\n')
 
-# %% ../nbs/21_train.ipynb #af1926c9
 class Recorder:
-    "Writes train/validation records and weight records (main process), feeds the trackers, and tells the console."
+    "Writes train/validation records, weight records and the strategy's evaluations (main process), feeds the trackers, and tells the console."
     def __init__(self, acc, run: Path, cfg: Config, log):
         self.acc, self.run, self.trackers, self.log, self.stage = acc, run, bool(cfg.train.trackers), log, None
         if self.trackers: acc.init_trackers('tensorboard', config=_flat(config_dict(cfg)))
@@ -422,6 +421,9 @@ class Recorder:
         if self.stage is not None and rec.get('stage') != self.stage and self.acc.is_main_process:
             self.log.info(f"{self.run.name}: {strategy} switches to stage {rec.get('stage')} (switch step {rec.get('switch_step', rec['step'])})")
         self.stage = rec.get('stage')
+    def strategy_eval(self, rec: dict):
+        "An evaluation a strategy asked for: `strategy_evals.jsonl` (not a validation record)."
+        if self.acc.is_main_process: _append_jsonl(self.run/'strategy_evals.jsonl', rec)
     def close(self):
         if self.trackers: self.acc.end_training()
 
@@ -435,6 +437,126 @@ def default_run_dir(cfg: Config, data, tag: str) -> Path:
 
 # %% ../nbs/21_train.ipynb #261b56d6
 def _due(step: int, every: int, last: int) -> bool: return step == last or (every > 0 and step % every == 0)
+
+# %% ../nbs/21_train.ipynb #767c0d61
+@dataclasses.dataclass
+class Loop:
+    "What a run holds while it trains (built by `make_loop`), and a clock of its wall time."
+    cfg: Config
+    run: Path
+    log: object
+    acc: object
+    comm: object
+    data: TrainData
+    strategy: object
+    model: object
+    optimizer: object   # accelerate's wrapper
+    scheduler: object
+    train_fn: object     # the loss, compiled and wrapped for the processes (forward + backward)
+    loss_fn: object      # the loss, compiled (evaluations)
+    pad_to: int | None   # a fixed batch shape for the compiled loss
+    record: Recorder
+    window: LogWindow
+    mixture: MixtureMeter
+    eval_rows: np.ndarray    # this process's validation rows
+    domain_rows: np.ndarray  # this process's share of the stratified rows of on-demand evaluations
+    callback: Callable
+    t_mark: float = 0.0      # the clock: the last time added to `TrainState.seconds`
+    t_log: float = 0.0       # the last train record (tokens/s)
+    tokens_at_log: int = 0
+
+    def clock(self, state: TrainState) -> TrainState:
+        "Add the wall time since the last call to `state.seconds`."
+        now = time.perf_counter()
+        state, self.t_mark = dataclasses.replace(state, seconds=state.seconds + now - self.t_mark), now
+        return state
+
+# %% ../nbs/21_train.ipynb #68cedfc3
+def make_loop(cfg: Config, run: Path, log, acc, comm, data: TrainData, strategy, model, optimizer, scheduler, windows: dict, callback) -> Loop:
+    "Compile the loss (where possible), let accelerate wrap it, open the meters (continuing a checkpoint's `windows`) and fix the evaluation rows."
+    t, device = cfg.train, acc.device
+    loss_fn = TokenLoss(model)
+    compiled = t.compile and (device.type != 'cpu' or bool(os.environ.get('CXX') or any(shutil.which(c) for c in ('g++', 'c++', 'clang++'))))
+    if t.compile and not compiled: log.warning("train.compile: torch.compile on CPU needs a C++ compiler and none was found; training eagerly (same numbers, slower)")
+    if compiled:
+        torch._dynamo.reset()   # each run compiles afresh (dynamo stops recompiling after a few models in one process; the disk cache keeps it quick)
+        loss_fn = torch.compile(loss_fn)
+    train_fn, optimizer = acc.prepare(loss_fn, optimizer)
+    window, mixture = LogWindow(device), MixtureMeter(data.sources, data.topics, device)
+    if windows:   # a checkpoint taken between two train records: continue its windows
+        window.restore(windows['log'], comm.rank)
+        mixture.restore(windows['mixture'], comm.rank)
+    n = strategy.domain_eval_rows()
+    domain_rows = stratified_rows(data.val.domain_ids, n)[comm.rank::comm.world_size] if n > 0 else np.zeros(0, dtype=np.int64)
+    now = time.perf_counter()
+    return Loop(cfg, run, log, acc, comm, data, strategy, model, optimizer, scheduler, train_fn, loss_fn, data.seq_len if compiled else None,
+                Recorder(acc, run, cfg, log), window, mixture, evaluation_rows(data.val.n, cfg, comm.world_size, comm.rank), domain_rows,
+                callback, t_mark=now, t_log=now)
+
+# %% ../nbs/21_train.ipynb #a2526f25
+def optimizer_step(lp: Loop, state: TrainState) -> TrainState:
+    "One optimizer step on the global batch drawn from the strategy's mixture; the strategy and the meters observe it; returns the new state."
+    t, data, strategy, comm = lp.cfg.train, lp.data, lp.strategy, lp.comm
+    rows = data.draw(state.position, t.global_batch, strategy.sampling_probs())
+    batches = [to_device(data.collate(r, 'train', lp.pad_to), lp.acc.device) for r in process_rows(rows, t.micro_batch, comm.world_size, comm.rank)]
+    n_global = int(data.train.n_targets[rows].sum())
+    seen = backward_pass(lp.train_fn, batches, strategy, lp.acc, comm, state.step, n_global)
+    lp.callback('backward', dict(step=state.step, model=lp.model))
+    applied, grad_norm = apply_update(lp.model, lp.optimizer, lp.scheduler, lp.acc, t.grad_clip)
+    for losses, batch in seen:
+        losses, batch = observed(losses, batch, applied)
+        strategy.observe(losses, batch, state.step, comm)
+        lp.mixture.add(batch['weight'], batch['n_targets'], batch)
+    lp.window.add(sum(b['token_loss'].sum() for _, b in seen), sum((b['weight'] * b['token_loss'].sum(1)).sum() for _, b in seen), n_global, applied, grad_norm)
+    state = dataclasses.replace(state, step=state.step + 1, position=state.position + t.global_batch, tokens=state.tokens + int(data.train.n_tokens[rows].sum()))
+    weights = strategy.on_optimizer_step(state.step, comm)
+    if weights: lp.record.weights(dict(weights, step=weights.get('step', state.step)), strategy.name)
+    lp.callback('step', dict(step=state.step, position=state.position, tokens=state.tokens, applied=applied))
+    return state
+
+# %% ../nbs/21_train.ipynb #7a5dffc4
+def evaluate_on_demand(lp: Loop, state: TrainState) -> TrainState:
+    "The per-domain held-out losses the strategy asks for now (`wants_evaluation`): to the strategy, to `strategy_evals.jsonl`, and into the run's time and tokens."
+    if not lp.strategy.wants_evaluation(state.step): return state
+    if lp.acc.device.type == 'cuda': torch.cuda.synchronize()   # time the evaluation, not the step before it
+    t0 = time.perf_counter()
+    lp.model.eval()
+    res = evaluate_loss(lp.loss_fn, lp.data, lp.domain_rows, lp.cfg.train.micro_batch, lp.acc.device, lp.comm, lp.acc.autocast, lp.pad_to)
+    lp.model.train()
+    sums, n = res['domain']
+    losses = {d: float(sums[i] / n[i]) if n[i] > 0 else math.nan for i, d in enumerate(lp.data.domains)}
+    seconds = time.perf_counter() - t0
+    lp.record.strategy_eval(dict(step=state.step, tokens=res['tokens'], seconds=seconds, losses={d: v if math.isfinite(v) else None for d, v in losses.items()}))
+    rec = lp.strategy.on_domain_evaluation(state.step, losses)
+    if rec: lp.record.weights(rec, lp.strategy.name)
+    return dataclasses.replace(state, strategy_eval_s=state.strategy_eval_s + seconds, strategy_eval_tokens=state.strategy_eval_tokens + res['tokens'])
+
+# %% ../nbs/21_train.ipynb #4e9677ff
+def log_train(lp: Loop, state: TrainState) -> tuple:
+    "A sync step: read the log window (all-reduced), stop a run whose steps stay non-finite, write the train record; returns (state, window)."
+    t = lp.cfg.train
+    w = lp.window.read(lp.comm)
+    state = lp.clock(dataclasses.replace(state, bad_steps=state.bad_steps + w['bad']))
+    if w['in_row'] >= max(t.max_bad_steps, 1): raise divergence_error(lp.acc, lp.run, lp.cfg, lp.data, state, w['in_row'])
+    now = time.perf_counter()
+    rec = dict(step=state.step, tokens=state.tokens, split='train', loss=w['loss'], lr=lp.scheduler.get_last_lr()[0], ppl=math.exp(min(w['loss'], 50)),
+               weighted_loss=w['weighted_loss'], grad_norm=w['grad_norm'], bad_steps=state.bad_steps, tokens_per_s=(state.tokens - lp.tokens_at_log) / max(now - lp.t_log, 1e-9),
+               elapsed_s=state.seconds, strategy_eval_s=state.strategy_eval_s, strategy_eval_tokens=state.strategy_eval_tokens, **lp.mixture.shares(lp.comm))
+    lp.t_log, lp.tokens_at_log = now, state.tokens
+    lp.record.metrics(rec)
+    return state, w
+
+# %% ../nbs/21_train.ipynb #b3843131
+def validate(lp: Loop, state: TrainState) -> dict:
+    "The scheduled validation on the fixed rows: a `metrics.jsonl` record, the strategy's `on_evaluation`, the console."
+    lp.model.eval()
+    res = evaluate_loss(lp.loss_fn, lp.data, lp.eval_rows, lp.cfg.train.micro_batch, lp.acc.device, lp.comm, lp.acc.autocast, lp.pad_to)
+    lp.model.train()
+    rec = dict(step=state.step, tokens=state.tokens, split='validation', **eval_record(res, lp.data.sources, lp.data.topics), lr=lp.scheduler.get_last_lr()[0])
+    lp.record.metrics(rec)
+    lp.strategy.on_evaluation(state.step, rec['loss'])
+    if lp.acc.is_main_process: lp.log.info(f"{lp.run.name} step {state.step}/{lp.cfg.train.max_steps}: validation loss {rec['loss']:.4f} (ppl {rec['ppl']:.1f})")
+    return rec
 
 # %% ../nbs/21_train.ipynb #c98e2728
 def train(cfg: Config, run_dir=None,  # run folder (default `default_run_dir`)
@@ -453,17 +575,17 @@ def train(cfg: Config, run_dir=None,  # run folder (default `default_run_dir`)
         return _train(cfg, run, data, resume, force, strategy_factory, callback or (lambda event, info: None), keep_checkpoints)
 
 def _train(cfg: Config, run: Path, data, resume: bool, force: bool, strategy_factory, callback, keep_checkpoints: int) -> Path:
-    "The body of `train` (its folder locked)."
+    "The body of `train` (its folder locked): set up, then the loop — step, evaluate on demand, log, validate, checkpoint."
     t, log = cfg.train, get_logger('toremi.train')
 
-    # set up: processes, data, strategy
+    # set up: processes, data, strategy (refused before any step if it needs topics the data lacks)
     acc = make_accelerator(cfg, run)
     comm, device = AccelerateComm(acc), acc.device
     accumulation_steps(t.global_batch, t.micro_batch, comm.world_size)
     data = load_training_data(cfg, data)
+    check_needs(cfg, data.train.topic_rows(data.topics))
     strategy = (strategy_factory or make_strategy)(cfg, data.topics, data.domains, device)
     strategy.set_domain_tokens(data.train.domain_tokens(data.domains))
-    strategy.set_topic_rows(data.train.topic_rows(data.topics))
 
     # build the model and the optimizer
     model = build_model(cfg, len(data.tokenizer), data.seq_len, data.tokenizer.eos_token_id).to(device)
@@ -477,116 +599,49 @@ def _train(cfg: Config, run: Path, data, resume: bool, force: bool, strategy_fac
     if state.step >= t.max_steps and (run/'final'/'config.json').exists():
         log.info(f"{run.name}: already trained to step {state.step} (train.max_steps {t.max_steps})")
         return run
-    loss_fn = TokenLoss(model)
-    compiled = t.compile and (device.type != 'cpu' or bool(os.environ.get('CXX') or any(shutil.which(c) for c in ('g++', 'c++', 'clang++'))))
-    if t.compile and not compiled: log.warning("train.compile: torch.compile on CPU needs a C++ compiler and none was found; training eagerly (same numbers, slower)")
-    if compiled:
-        torch._dynamo.reset()   # each run compiles afresh (dynamo stops recompiling after a few models in one process; the disk cache keeps it quick)
-        loss_fn = torch.compile(loss_fn)
-    train_fn, optimizer = acc.prepare(loss_fn, optimizer)
-    record, window, mixture = Recorder(acc, run, cfg, log), LogWindow(device), MixtureMeter(data.sources, data.topics, device)
-    if windows:   # a checkpoint taken between two train records: continue its windows
-        window.restore(windows['log'], comm.rank)
-        mixture.restore(windows['mixture'], comm.rank)
-    eval_rows, pad_to = evaluation_rows(data.val.n, cfg, comm.world_size, comm.rank), (data.seq_len if compiled else None)
+    lp = make_loop(cfg, run, log, acc, comm, data, strategy, model, optimizer, scheduler, windows, callback)
     callback('start', dict(model=model, accelerator=acc, strategy=strategy, run=run))
 
     bar = progress(total=t.max_steps, desc=f'train {run.name}', initial=state.step, disable=None if acc.is_main_process else True)
     model.train()
-    t_log, tokens_at_log = time.time(), state.tokens
+    if not ck: state = evaluate_on_demand(lp, state)   # a strategy may need the untrained model's losses (Aioli's first round)
     with StopFlag() as stop:
         while state.step < t.max_steps:
-            # one optimizer step
-            rows = data.draw(state.position, t.global_batch, strategy.sampling_probs())
-            batches = [to_device(data.collate(r, 'train', pad_to), device) for r in process_rows(rows, t.micro_batch, comm.world_size, comm.rank)]
-            n_global = int(data.train.n_targets[rows].sum())
-            seen = backward_pass(train_fn, batches, strategy, acc, comm, state.step, n_global)
-            callback('backward', dict(step=state.step, model=model))
-            applied, grad_norm = apply_update(model, optimizer, scheduler, acc, t.grad_clip)
-            for losses, batch in seen:
-                losses, batch = observed(losses, batch, applied)
-                strategy.observe(losses, batch, state.step, comm)
-                mixture.add(batch['weight'], batch['n_targets'], batch)
-            window.add(sum(b['token_loss'].sum() for _, b in seen), sum((b['weight'] * b['token_loss'].sum(1)).sum() for _, b in seen), n_global, applied, grad_norm)
-            state = dataclasses.replace(state, step=state.step + 1, position=state.position + t.global_batch,
-                                        tokens=state.tokens + int(data.train.n_tokens[rows].sum()))
-            weights = strategy.on_optimizer_step(state.step, comm)
-            if weights: record.weights(dict(weights, step=weights.get('step', state.step)), strategy.name)
+            # one optimizer step on a batch of the strategy's mixture; the strategy observes it
+            state = optimizer_step(lp, state)
             bar.update(1)
-            callback('step', dict(step=state.step, position=state.position, tokens=state.tokens, applied=applied))
 
-            # log (a sync step): skipped steps, train record, NaN guard
+            # evaluate on demand: the per-domain held-out losses the strategy asks for
+            state = evaluate_on_demand(lp, state)
+
+            # log (a sync step): the train record, skipped steps, the NaN guard
             last = state.step == t.max_steps
             evaluate, save = t.eval_every > 0 and _due(state.step, t.eval_every, t.max_steps) or last, _due(state.step, t.save_every, t.max_steps)
             sync = _due(state.step, t.log_every, t.max_steps) or evaluate or save
             if sync:
-                w = window.read(comm)
-                state.bad_steps += w['bad']
-                if w['in_row'] >= max(t.max_bad_steps, 1): raise divergence_error(acc, run, cfg, data, state, w['in_row'])
-                rec = dict(step=state.step, tokens=state.tokens, split='train', loss=w['loss'], lr=scheduler.get_last_lr()[0])
-                rec.update(ppl=math.exp(min(rec['loss'], 50)), weighted_loss=w['weighted_loss'], grad_norm=w['grad_norm'], bad_steps=state.bad_steps,
-                           tokens_per_s=(state.tokens - tokens_at_log) / max(time.time() - t_log, 1e-9), **mixture.shares(comm))
-                t_log, tokens_at_log = time.time(), state.tokens
-                record.metrics(rec)
-                bar.set_postfix(loss=f"{rec['loss']:.3f}")
+                state, w = log_train(lp, state)
+                bar.set_postfix(loss=f"{w['loss']:.3f}")
 
-            # evaluate
-            if evaluate:
-                model.eval()
-                res = evaluate_loss(loss_fn, data, eval_rows, t.micro_batch, device, comm, acc.autocast, pad_to)
-                model.train()
-                rec = dict(step=state.step, tokens=state.tokens, split='validation', **eval_record(res, data.sources, data.topics), lr=scheduler.get_last_lr()[0])
-                record.metrics(rec)
-                strategy.on_evaluation(state.step, rec['loss'])
-                if acc.is_main_process: log.info(f"{run.name} step {state.step}/{t.max_steps}: validation loss {rec['loss']:.4f} (ppl {rec['ppl']:.1f})")
+            # validate
+            if evaluate: validate(lp, state)
 
             # checkpoint (on schedule, or on SIGTERM/SIGINT)
             stopping = stop.agreed(comm, device, sync)
             if stopping or (save and w['in_row'] == 0):
-                windows = dict(log=window.gather(comm), mixture=mixture.gather(comm))
+                state = lp.clock(state)
+                windows = dict(log=lp.window.gather(comm), mixture=lp.mixture.gather(comm))
                 ck = save_checkpoint(acc, comm, run, state, signature, model, optimizer, scheduler, strategy, windows, keep_checkpoints)
                 if acc.is_main_process: log.info(f"{run.name}: checkpoint {ck.name} written")
             if stopping:
                 bar.close()
                 raise TrainingInterrupted(f"{run}: stopped by a signal at step {state.step}; checkpoint {ck} written. Rerun the same command to resume.")
+
+    # the trained model
     bar.close()
     save_final(acc, model, data.tokenizer, run)
-    record.close()
+    lp.record.close()
     if acc.is_main_process: log.info(f"{run.name}: trained {state.step} steps, {state.tokens:,} tokens -> {run/'final'}")
     return run
-
-# %% ../nbs/21_train.ipynb #352be857
-def doremi_weights(cfg: Config, force: bool = False, data=None) -> Path:
-    "Train the DoReMi reference and proxy runs (resuming them) and write the proxy's averaged domain weights; returns the JSON path."
-    from toremi.strategies import doremi_weights_path
-    log, rd, t = get_logger('toremi.train'), RunDir(cfg.run_dir), cfg.train
-    out = doremi_weights_path(cfg)
-    base = copy.deepcopy(cfg)
-    base.train.strategy, base.train.doremi.weights = 'doremi', ''
-    key = config_dict(base.train)
-    for k in ('doremi_phase', 'save_every', 'log_every', 'trackers', *(s.split('.')[1] for s in unused_sections('doremi'))): key.pop(k)   # what cannot change the weights
-    key['doremi'].pop('reference')
-    key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
-    meta = out.with_name(out.name + '.meta.json')
-    if out.exists() and not force and meta.exists() and read_json(meta).get('key') == key:
-        log.info(f"DoReMi weights {out} are up to date (same train config and seed); --force recomputes them")
-        return out
-    redo = force or out.exists()  # a changed config retrains both phases
-    ref = copy.deepcopy(base)
-    ref.train.doremi_phase = 'reference'
-    ref_run = train(ref, run_dir=rd.run('doremi', cfg.seed, 'reference'), data=data, force=redo)
-    proxy = copy.deepcopy(base)
-    proxy.train.doremi_phase, proxy.train.doremi.reference = 'proxy', str(ref_run/'final')
-    proxy_run = train(proxy, run_dir=rd.run('doremi', cfg.seed, 'proxy'), data=data, force=redo)
-    st = load_tensors(latest_checkpoint(proxy_run)/'strategy.pt')
-    s = make_strategy(proxy, st['topics'], st['domains'], 'cpu')
-    s.load_state_dict(st)
-    w = s.average_weights()
-    if int(os.environ.get('RANK', '0')) == 0:
-        write_json(w, out)
-        write_json(dict(key=key, reference=str(ref_run), proxy=str(proxy_run), steps=int(st.get('n_updates', 0))), meta)
-    log.info(f"DoReMi weights over {len(w)} {t.doremi.domain} domains -> {out}: " + ', '.join(f'{k}:{v:.3f}' for k, v in w.items()))
-    return out
 
 # %% ../nbs/21_train.ipynb #8be28bad
 def add_train_args(parser, doremi: bool = False):
@@ -625,14 +680,45 @@ def make_train_parser():
     return p
 
 # %% ../nbs/21_train.ipynb #f9cd66ff
-def main(argv=None) -> int:
+def train_main(argv=None) -> int:
     "Entry point of `python -m toremi.train`."
     return train_command(make_train_parser().parse_args(argv))
 
 # %% ../nbs/21_train.ipynb #cf5df108
 #| eval: false
 if __name__ == '__main__':
-    try: sys.exit(main())
+    try: sys.exit(train_main())
     except ToremiError as e:
         print(f"python -m toremi.train: error: {e}", file=sys.stderr)
         sys.exit(2)
+
+# %% ../nbs/21_train.ipynb #352be857
+def doremi_weights(cfg: Config, force: bool = False, data=None) -> Path:
+    "Train the DoReMi reference and proxy runs (resuming them) and write the proxy's averaged domain weights; returns the JSON path."
+    from toremi.strategies import doremi_weights_path
+    log, rd, t = get_logger('toremi.train'), RunDir(cfg.run_dir), cfg.train
+    out = doremi_weights_path(cfg)
+    base = copy.deepcopy(cfg)
+    base.train.strategy, base.train.doremi.weights = 'doremi', ''
+    key = {k: v for k, v in learned_keys(base).items() if k != 'train.doremi_phase'}   # what can change the weights (both phases)
+    key = sha256_json(dict(train=key, seed=cfg.seed, data=str(data)))
+    meta = out.with_name(out.name + '.meta.json')
+    if out.exists() and not force and meta.exists() and read_json(meta).get('key') == key:
+        log.info(f"DoReMi weights {out} are up to date (same train config and seed); --force recomputes them")
+        return out
+    redo = force or out.exists()  # a changed config retrains both phases
+    ref = copy.deepcopy(base)
+    ref.train.doremi_phase = 'reference'
+    ref_run = train(ref, run_dir=rd.run('doremi', cfg.seed, 'reference'), data=data, force=redo)
+    proxy = copy.deepcopy(base)
+    proxy.train.doremi_phase, proxy.train.doremi.reference = 'proxy', str(ref_run/'final')
+    proxy_run = train(proxy, run_dir=rd.run('doremi', cfg.seed, 'proxy'), data=data, force=redo)
+    st = load_tensors(latest_checkpoint(proxy_run)/'strategy.pt')
+    s = make_strategy(proxy, st['topics'], st['domains'], 'cpu')
+    s.load_state_dict(st)
+    w = s.average_weights()
+    if int(os.environ.get('RANK', '0')) == 0:
+        write_json(w, out)
+        write_json(dict(key=key, reference=str(ref_run), proxy=str(proxy_run), steps=int(st.get('n_updates', 0))), meta)
+    log.info(f"DoReMi weights over {len(w)} {t.doremi.domain} domains -> {out}: " + ', '.join(f'{k}:{v:.3f}' for k, v in w.items()))
+    return out
