@@ -209,6 +209,7 @@ class EvalConfig:
     task_examples: int = 1000  # items per generated local task (continuation, cloze, per-source perplexity)
     num_fewshot: int = 0
     limit: int = 0  # lm-eval examples per task (0 = all)
+    benchmark_items: int = 0  # items per real benchmark task (hellaswag, piqa, arc_easy, sciq, winogrande, lambada, boolq): a seeded subset (subset_seed), the same for every run; 0 = all (`limit` still caps it)
 
 # %% ../nbs/00_config.ipynb #c87d4228
 @dataclass
