@@ -68,7 +68,7 @@ def main(argv=None):
                                **{f'{m}_stderr': round(binary_stderr(v, items), 4) for m, v in res.items() if m in ('acc', 'acc_norm')},
                                chance=made[n]['chance'], majority=made[n]['majority'], metric=BENCHMARKS[n].metric,
                                seconds=round(dt, 1), seconds_per_item=round(dt / items, 3), load_average=[l0, load()])
-        print(f"{n:10s} {items} items  {BENCHMARKS[n].metric} {res[BENCHMARKS[n].metric]:.4f}  acc {res['acc']:.4f}  "
+        print(f"{n:10s} {items} items  " + '  '.join(f"{m} {res[m]:.4f}" for m in ('acc', 'acc_norm') if m in res) + f"  "
               f"{dt:.0f} s ({dt / items:.2f} s/item)  load {load()}", flush=True)
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(out, indent=1) + '\n')

