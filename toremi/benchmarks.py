@@ -248,7 +248,7 @@ def write_benchmark_tasks(names, # benchmark names
                             **chance_level([facts[i] for i in keep]), metric=BENCHMARKS[name].metric)
     return counts
 
-# %% ../nbs/32_benchmarks.ipynb #af670487
+# %% ../nbs/32_benchmarks.ipynb #e2b1a8cd
 def binary_stderr(p: float, # an accuracy (mean of 0/1 scores)
                   n: int, # items scored
                  ) -> float:
