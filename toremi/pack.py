@@ -17,7 +17,8 @@ __all__ = ['PACK_MANIFEST', 'STAGE_FILES', 'DATA_KEYS', 'packed_datasets', 'pack
 PACK_MANIFEST = 'pack.json'
 STAGE_FILES = {'tokenizer': None, 'corpus': ('meta.json', 'manifest.json'), 'sample': ('meta.json',), 'embed': ('meta.json',),
                'cluster': ('meta.json', 'report.json'), 'keywords': ('meta.json', 'keywords.json'),
-               'labels': ('meta.json', 'labels.json', 'scores.json', 'labels_ollama.json')}  # None = every file; no text, no embeddings
+               'labels': ('meta.json', 'labels.json', 'scores.json', 'labels_ollama.json'),
+               'benchmarks': None}  # None = every file; no corpus text, no embeddings; benchmarks: the real benchmarks' docs (toremi.benchmarks)
 DATA_KEYS = ('data_seed', 'corpus', 'sample', 'embed', 'cluster', 'label')  # the config that decides the packed data
 
 def packed_datasets(root: Path) -> list:
