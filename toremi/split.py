@@ -8,11 +8,12 @@ import hashlib
 import numpy as np
 from pathlib import Path
 from .core import ConfigError, DataError, StageError, RunDir, read_json, get_logger, progress
-from .corpus import iter_documents, skip_summary, reader_report
+from .corpus import iter_documents, skip_summary, reader_report, read_units, unit_documents, read_stats, merge_stats, _bad
+from .engine import map_units
 
 # %% auto #0
-__all__ = ['SPLITS', 'corpus_path', 'group_of', 'read_corpus', 'doc_key', 'split_sizes', 'assign_splits', 'split_report',
-           'domain_health']
+__all__ = ['SPLITS', 'corpus_path', 'group_of', 'read_corpus', 'doc_key', 'split_sizes', 'group_splits', 'assign_splits',
+           'split_report', 'HealthCounter', 'domain_health', 'CorpusScan', 'scan_corpus']
 
 # %% ../nbs/02_split.ipynb #03d3b15b
 SPLITS = ('train', 'validation', 'test')
@@ -80,36 +81,57 @@ def split_sizes(n: int, val_frac: float, test_frac: float) -> tuple[int, int]:
     return nv, nt
 
 # %% ../nbs/02_split.ipynb #e907e55f
+def group_splits(sources, # the source of every entry (a group within a source)
+                 keys, # its group's key (`doc_key(group, seed)`, uint64)
+                 sizes, # its documents
+                 val_frac: float, test_frac: float,
+                 names=None, # the group names, to break ties of equal keys (default: none)
+                ) -> np.ndarray:
+    "The split code (index into `SPLITS`) of every (source, group) entry: per source, whole groups in the order of their key."
+    for k, v in (('sample.val_frac', val_frac), ('sample.test_frac', test_frac)):
+        if not (0 <= v < 1): raise ConfigError(f"{k} must be in [0, 1), got {v}")
+    if val_frac + test_frac >= 1: raise ConfigError(f"sample.val_frac + sample.test_frac = {val_frac + test_frac:g} leaves no train documents; keep it below 1")
+    sources, keys, sizes = np.asarray(sources), np.asarray(keys, dtype=np.uint64), np.asarray(sizes, dtype=np.int64)
+    out = np.zeros(len(keys), np.int8)
+    if not len(keys): return out
+    uk, counts = np.unique(keys, return_counts=True)
+    multi = set(uk[counts > 1].tolist())   # groups that span sources keep the split their first source gave them
+    decided = {}
+    for s in sorted(set(sources.tolist())):
+        idx = np.flatnonzero(sources == s)
+        if names is None: idx = idx[np.argsort(keys[idx], kind='stable')]
+        else: idx = np.array(sorted(idx.tolist(), key=lambda j: (int(keys[j]), names[j])), dtype=np.int64)
+        nv, nt = split_sizes(int(sizes[idx].sum()), val_frac, test_frac)
+        got, held = [0, 0, 0], []
+        for j in idx.tolist():
+            n, key = int(sizes[j]), int(keys[j])
+            sp = decided.get(key)
+            if sp is None:
+                sp = 2 if got[2] + n / 2 <= nt else 1 if got[1] + n / 2 <= nv else 0
+                if key in multi: decided[key] = sp
+            if sp:
+                got[sp] += n
+                held.append(j)
+            out[j] = sp
+        if held and len(held) == len(idx):   # every group held out: the last one goes back to train
+            out[held[-1]] = 0
+            decided[int(keys[held[-1]])] = 0
+    return out
+
+# %% ../nbs/02_split.ipynb #292f6f93
 def assign_splits(ids: list, sources: list,
                   seed: int, # the data seed (`cfg.data_seed`)
                   val_frac: float, test_frac: float,
                   groups: list | None = None, # the group of every document (default: each document its own group)
                  ) -> list:
     "The split ('train' | 'validation' | 'test') of every document: per source, whole groups in the order of `doc_key` (see above)."
-    for k, v in (('sample.val_frac', val_frac), ('sample.test_frac', test_frac)):
-        if not (0 <= v < 1): raise ConfigError(f"{k} must be in [0, 1), got {v}")
-    if val_frac + test_frac >= 1: raise ConfigError(f"sample.val_frac + sample.test_frac = {val_frac + test_frac:g} leaves no train documents; keep it below 1")
     groups = list(ids) if groups is None else list(groups)
-    by_src = {}
-    for i, s in enumerate(sources): by_src.setdefault(s, {}).setdefault(groups[i], []).append(i)
-    out, decided = ['train'] * len(ids), {}   # a group that spans sources keeps the split its first source gave it
-    for s in sorted(by_src):
-        members = by_src[s]
-        nv, nt = split_sizes(sum(map(len, members.values())), val_frac, test_frac)
-        held, got = [], {'test': 0, 'validation': 0}
-        for g in sorted(members, key=lambda g: (doc_key(g, seed), g)):
-            n, sp = len(members[g]), decided.get(g)
-            if sp is None:
-                sp = 'test' if got['test'] + n / 2 <= nt else 'validation' if got['validation'] + n / 2 <= nv else 'train'
-                decided[g] = sp
-            if sp != 'train':
-                got[sp] += n
-                held.append(g)
-            for i in members[g]: out[i] = sp
-        if held and len(held) == len(members):   # every group held out: the last one goes back to train
-            decided[held[-1]] = 'train'
-            for i in members[held[-1]]: out[i] = 'train'
-    return out
+    entries, of_doc = {}, []
+    for s, g in zip(sources, groups): of_doc.append(entries.setdefault((s, g), len(entries)))
+    keys = [doc_key(g, seed) for _, g in entries]
+    sizes = np.bincount(np.asarray(of_doc, dtype=np.int64), minlength=len(entries))
+    codes = group_splits([s for s, _ in entries], keys, sizes, val_frac, test_frac, names=[g for _, g in entries])
+    return [SPLITS[codes[e]] for e in of_doc]
 
 # %% ../nbs/02_split.ipynb #d50f1a9b
 def split_report(groups: list, # the group of every document (or window)
@@ -123,19 +145,129 @@ def split_report(groups: list, # the group of every document (or window)
                 groups={sp: sum(sp in s for s in where.values()) for sp in SPLITS},
                 leaked_groups=len(leaks), leaked_examples=leaks[:10])
 
+# %% ../nbs/02_split.ipynb #32e694c1
+class HealthCounter:
+    "`domain_health` built batch by batch: windows and tokens per (domain, group), nothing else kept."
+    def __init__(self): self.counts = {}
+
+    def add(self, domains, groups, tokens=None):
+        "Count a batch of windows: their domains, groups and (optionally) tokens."
+        for i, (d, g) in enumerate(zip(domains, groups)):
+            c = self.counts.setdefault(str(d), {}).setdefault(str(g), [0, 0])
+            c[0] += 1
+            c[1] += 1 if tokens is None else int(tokens[i])
+        return self
+
+    def result(self, with_tokens: bool = True) -> dict:
+        "Per domain: windows, groups, largest group (ties: the first name) and its share, effective groups; tokens and token share."
+        out, total = {}, sum(c[1] for g in self.counts.values() for c in g.values())
+        for d in sorted(self.counts):
+            w = np.array([c[0] for c in self.counts[d].values()], dtype=np.float64)
+            names = list(self.counts[d])
+            top = min(range(len(names)), key=lambda i: (-w[i], names[i]))
+            p = w / w.sum()
+            out[d] = dict(windows=int(w.sum()), groups=len(names), largest_group=names[top], largest_share=float(p[top]),
+                          effective_groups=float(1 / (p ** 2).sum()))
+            if with_tokens:
+                t = sum(c[1] for c in self.counts[d].values())
+                out[d].update(tokens=int(t), token_share=float(t / total))
+        return out
+
 # %% ../nbs/02_split.ipynb #d96bfd3b
 def domain_health(domains, # the domain of every window (a source, a first topic)
                   groups,  # the group of every window
                   tokens=None, # the tokens of every window: adds each domain's `tokens` and `token_share` (its natural share)
                  ) -> dict:
     "Per domain: windows, distinct groups, its largest group and that group's share of the domain's windows, effective groups 1/Σp²."
-    import pandas as pd
-    df = pd.DataFrame({'domain': list(domains), 'group': list(groups), 'tokens': 1 if tokens is None else np.asarray(tokens)})
-    out, total = {}, df['tokens'].sum()
-    for d, g in df.groupby('domain', sort=True):
-        counts = g['group'].value_counts()
-        p = counts.to_numpy() / len(g)
-        out[str(d)] = dict(windows=int(len(g)), groups=int(len(counts)), largest_group=str(counts.index[0]),
-                           largest_share=float(p[0]), effective_groups=float(1 / (p ** 2).sum()))
-        if tokens is not None: out[str(d)].update(tokens=int(g['tokens'].sum()), token_share=float(g['tokens'].sum() / total))
-    return out
+    return HealthCounter().add(domains, groups, tokens).result(with_tokens=tokens is not None)
+
+# %% ../nbs/02_split.ipynb #8704469f
+def _scan_unit(task: tuple) -> dict:
+    "One unit's documents as numbers: source, group key, id key, characters, whether it names no group, position (engine unit function)."
+    unit, on_bad_line, group_by, seed = task
+    stats, names = read_stats(), {}
+    cols = {k: [] for k in ('src', 'gkey', 'dkey', 'chars', 'own', 'pos')}
+    for pos, where, d in unit_documents(unit, on_bad_line, stats):
+        g = group_of(d, group_by)
+        dk = doc_key(d['id'], seed)
+        cols['src'].append(names.setdefault(d['source'], len(names)))
+        cols['gkey'].append(dk if g is None else doc_key(g, seed))
+        cols['dkey'].append(dk)
+        cols['chars'].append(len(d['text']))
+        cols['own'].append(g is None)
+        cols['pos'].append(pos)
+    types = dict(src=np.int32, gkey=np.uint64, dkey=np.uint64, chars=np.int64, own=bool, pos=np.int64)
+    return dict(stats=stats, sources=list(names), **{k: np.array(v, dtype=types[k]) for k, v in cols.items()})
+
+# %% ../nbs/02_split.ipynb #2c7dd0b1
+def _locate(unit: dict, pos: int, on_bad_line: str) -> tuple:
+    "(where, id) of the record at `pos` of a unit: read again, to name a repeated id."
+    for p, where, d in unit_documents(unit, on_bad_line, read_stats()):
+        if p == pos: return where, d['id']
+    raise StageError(f"{unit['path']}: record {pos} is gone: the corpus changed while it was read; run the stage again")
+
+class CorpusScan:
+    "What `scan_corpus` learned: per document (in reading order) its unit, position, source, keys, characters and split code (-1: a repeated id)."
+    def __init__(self, path, units: list, parts: list, seed: int, val_frac: float, test_frac: float, group_by: str, on_bad_line: str):
+        self.path, self.units, self.group_by, self.stats = Path(path), units, group_by, read_stats()
+        for p in parts: merge_stats(self.stats, p['stats'])
+        self.sources = sorted({s for p in parts for s in p['sources']})
+        code = {s: i for i, s in enumerate(self.sources)}
+        self.unit = np.concatenate([np.full(len(p['pos']), i, np.int32) for i, p in enumerate(parts)] or [np.zeros(0, np.int32)])
+        self.src = np.concatenate([np.array([code[s] for s in p['sources']], np.int32)[p['src']] if len(p['src']) else np.zeros(0, np.int32) for p in parts] or [np.zeros(0, np.int32)])
+        for k in ('gkey', 'dkey', 'chars', 'own', 'pos'): setattr(self, k, np.concatenate([p[k] for p in parts]) if parts else np.zeros(0))
+        self.kept = self._drop_repeated_ids(on_bad_line)
+        if not self.kept.any():
+            why = skip_summary(self.stats) or 'it has no records'
+            raise DataError(f"{self.path}: the corpus has no documents ({why}); build it again or point corpus.path at a non-empty corpus")
+        if self.stats['skipped']: get_logger('toremi.corpus').warning(f"{self.path}: {skip_summary(self.stats)}")
+        self.split = np.full(len(self.dkey), -1, np.int8)
+        k = np.flatnonzero(self.kept)
+        pairs, inv = np.unique(np.stack([self.src[k].astype(np.uint64), self.gkey[k]]), axis=1, return_inverse=True)
+        codes = group_splits(pairs[0], pairs[1], np.bincount(inv.ravel(), minlength=pairs.shape[1]), val_frac, test_frac)
+        self.split[k] = codes[inv.ravel()]
+
+    def _drop_repeated_ids(self, on_bad_line: str) -> np.ndarray:
+        "Keep the first document of every id (reading order); later ones fail (fail mode) or are counted as `duplicate_id`."
+        kept = np.ones(len(self.dkey), bool)
+        _, first = np.unique(self.dkey, return_index=True)
+        kept[:] = False
+        kept[first] = True
+        for n, i in enumerate(np.flatnonzero(~kept).tolist()):
+            unit = self.units[self.unit[i]]
+            where, did = _locate(unit, int(self.pos[i]), on_bad_line) if n < 10 or on_bad_line != 'skip' else ('', '')
+            self.stats['yielded'] -= 1
+            _bad(self.stats, 'duplicate_id', str(unit['path']), where or str(unit['path']), f"id {did!r} was seen before", on_bad_line)
+        return kept
+
+    def unit_codes(self, i: int) -> np.ndarray:
+        "The split code of every record position of unit `i` (-1: not a kept document)."
+        m = self.unit == i
+        out = np.full(int(self.pos[m].max()) + 1 if m.any() else 0, -1, np.int8)
+        out[self.pos[m]] = self.split[m]
+        return out
+
+    def report(self) -> dict:
+        "Documents and groups per split, the groups found in two splits (none by construction), documents that name no group."
+        k = self.split >= 0
+        pairs = np.unique(np.stack([self.gkey[k], self.split[k].astype(np.uint64)]), axis=1)
+        g, n = np.unique(pairs[0], return_counts=True)
+        return dict(documents={sp: int((self.split == i).sum()) for i, sp in enumerate(SPLITS)},
+                    groups={sp: int((pairs[1] == i).sum()) for i, sp in enumerate(SPLITS)},
+                    leaked_groups=int((n > 1).sum()), leaked_examples=[f'{x:016x}' for x in g[n > 1][:10].tolist()],
+                    own_group=int(self.own[k].sum()), group_by=self.group_by)
+
+# %% ../nbs/02_split.ipynb #84650781
+def scan_corpus(path, # a corpus (see `toremi.corpus.iter_documents`)
+                seed: int, val_frac: float, test_frac: float, # the data seed and held-out fractions (`cfg.data_seed`, `cfg.sample`)
+                group_by: str = 'group', on_bad_line: str = 'fail',
+                engine: str = 'local', workers: int = 1, # see `toremi.engine.map_units`
+               ) -> CorpusScan:
+    "Read the corpus once, unit by unit, and decide the split of every document without holding any text."
+    path = Path(path)
+    if not path.exists(): raise StageError(f"the corpus {path} does not exist: run `toremi corpus` / build_corpus(cfg) first")
+    if on_bad_line not in ('fail', 'skip'): raise ConfigError(f"corpus.on_bad_line must be 'fail' or 'skip', got {on_bad_line!r}")
+    group_splits([], [], [], val_frac, test_frac)   # bad fractions fail before any reading
+    units = read_units(path)
+    parts = map_units(_scan_unit, [(u, on_bad_line, group_by, seed) for u in units], engine, workers, desc=f'scan {path.name}')
+    return CorpusScan(path, units, parts, seed, val_frac, test_frac, group_by, on_bad_line)
