@@ -59,6 +59,10 @@ class SampleConfig:
     group_by: str = 'group'  # metadata field naming a document's group (original file, site, repository): held-out splits take whole groups; 'url_host:<field>' = the host of a URL field; '' = every document alone
     on_short: str = choice('error', 'error', 'report')  # a source without enough tokens for its budget: 'error' or 'report' (keep what exists)
     num_proc: int = 2  # processes for tokenization
+    batch_chars: int = 2_000_000  # characters tokenized per batch by each worker (bounds the sample stage's memory with piece_chars)
+    piece_chars: int = 1_000_000  # longer documents are tokenized in pieces of at most this many characters, cut before a space (one group, one split)
+    bpe_chars: int = 100_000_000  # the 'bpe' tokenizer learns from a seeded sample of at most this many characters of train documents
+    max_doc_share: float = 0.25  # warn (and record in meta.json) when one document holds more than this share of its source's tokens
 
 # %% ../nbs/00_config.ipynb #d5c112a5
 @dataclass
@@ -83,6 +87,7 @@ class ClusterConfig:
     n_init: int = 3  # restarts; the lowest inertia wins
     niter: int = 20  # faiss k-means iterations
     max_points_per_centroid: int = 256  # faiss trains on at most k x this many rows (a seeded sample), then assigns every row
+    fit_rows: int = 0  # clusters are fitted on a seeded sample of at most this many train rows, then every row is assigned; 0 = max(20,000, k x max_points_per_centroid)
     nprobe: int = 16  # faiss, k >= 1,024: rows are assigned by searching this many of the sqrt(k) cells of centroids (0 = exact search)
     silhouette_sample: int = 5000
     top_n: int = 150  # keywords kept per cluster
@@ -243,6 +248,7 @@ class Config:
     seed: int = 0  # run seed: model initialisation and data order
     data_seed: int = 0  # data seed: document split, sampling, embedding fits, clustering, labels (a new run seed reuses the prepared data)
     preset: str = ''
+    engine: str = choice('local', 'local', 'ray')  # data stages (sample, embed, cluster, keywords, attach): in this process and local workers, or Ray Data (pip install 'toremi[ray]'); the output is the same
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
@@ -425,6 +431,7 @@ def args_overrides(args) -> list:
 # %% ../nbs/00_config.ipynb #9219febc
 IGNORED_KEYS = ('run_dir', 'preset', 'study', 'eval', 'train.doremi.weights', 'train.doremi.reference', 'train.save_every',
                 'train.log_every', 'train.trackers', 'sample.num_proc', 'embed.batch_size')  # config keys that do not change what a run learns
+IGNORED_KEYS += ('engine', 'sample.batch_chars', 'sample.max_doc_share')  # how the data stages run: the same data either way
 
 def _flat(d: dict, prefix: str = '') -> dict:
     out = {}
@@ -465,6 +472,7 @@ def add_common_args(parser,             # an argparse parser (or a subcommand's 
     g.add_argument('--run-dir', help='run directory (default from the config)')
     g.add_argument('--seed', type=int, help='run seed (model initialisation and data order)')
     g.add_argument('--data-seed', type=int, help='data seed (document split, sampling, clustering, labels)')
+    g.add_argument('--engine', choices=('local', 'ray'), help="data stages: 'local' (this process and sample.num_proc workers) or 'ray' (Ray Data; pip install 'toremi[ray]')")
     g.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config value, e.g. --set train.lr=3e-4')
     g.add_argument('--force', action='store_true', help='rerun stages whose output is already current')
     for s in sections:
@@ -479,4 +487,5 @@ def config_from_args(args) -> Config:
     if args.run_dir: over.append(f'run_dir={args.run_dir}')
     if args.seed is not None: over.append(f'seed={args.seed}')
     if getattr(args, 'data_seed', None) is not None: over.append(f'data_seed={args.data_seed}')
+    if getattr(args, 'engine', None): over.append(f'engine={args.engine}')
     return load_config(args.config, preset=args.preset, overrides=over)

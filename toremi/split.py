@@ -118,7 +118,7 @@ def group_splits(sources, # the source of every entry (a group within a source)
             decided[int(keys[held[-1]])] = 0
     return out
 
-# %% ../nbs/02_split.ipynb #292f6f93
+# %% ../nbs/02_split.ipynb #b28e1b5c
 def assign_splits(ids: list, sources: list,
                   seed: int, # the data seed (`cfg.data_seed`)
                   val_frac: float, test_frac: float,
@@ -145,7 +145,7 @@ def split_report(groups: list, # the group of every document (or window)
                 groups={sp: sum(sp in s for s in where.values()) for sp in SPLITS},
                 leaked_groups=len(leaks), leaked_examples=leaks[:10])
 
-# %% ../nbs/02_split.ipynb #32e694c1
+# %% ../nbs/02_split.ipynb #fb53aead
 class HealthCounter:
     "`domain_health` built batch by batch: windows and tokens per (domain, group), nothing else kept."
     def __init__(self): self.counts = {}
@@ -181,7 +181,7 @@ def domain_health(domains, # the domain of every window (a source, a first topic
     "Per domain: windows, distinct groups, its largest group and that group's share of the domain's windows, effective groups 1/Σp²."
     return HealthCounter().add(domains, groups, tokens).result(with_tokens=tokens is not None)
 
-# %% ../nbs/02_split.ipynb #8704469f
+# %% ../nbs/02_split.ipynb #c60d91d3
 def _scan_unit(task: tuple) -> dict:
     "One unit's documents as numbers: source, group key, id key, characters, whether it names no group, position (engine unit function)."
     unit, on_bad_line, group_by, seed = task
@@ -199,7 +199,7 @@ def _scan_unit(task: tuple) -> dict:
     types = dict(src=np.int32, gkey=np.uint64, dkey=np.uint64, chars=np.int64, own=bool, pos=np.int64)
     return dict(stats=stats, sources=list(names), **{k: np.array(v, dtype=types[k]) for k, v in cols.items()})
 
-# %% ../nbs/02_split.ipynb #2c7dd0b1
+# %% ../nbs/02_split.ipynb #8415ae13
 def _locate(unit: dict, pos: int, on_bad_line: str) -> tuple:
     "(where, id) of the record at `pos` of a unit: read again, to name a repeated id."
     for p, where, d in unit_documents(unit, on_bad_line, read_stats()):
@@ -240,12 +240,16 @@ class CorpusScan:
             _bad(self.stats, 'duplicate_id', str(unit['path']), where or str(unit['path']), f"id {did!r} was seen before", on_bad_line)
         return kept
 
+    def by_position(self, i: int, values: np.ndarray, fill) -> np.ndarray:
+        "`values` (one per document) of unit `i`'s documents, indexed by record position (`fill` where there is no kept document)."
+        m = self.unit == i
+        out = np.full(int(self.pos[m].max()) + 1 if m.any() else 0, fill, dtype=np.asarray(values).dtype)
+        out[self.pos[m & self.kept]] = np.asarray(values)[m & self.kept]
+        return out
+
     def unit_codes(self, i: int) -> np.ndarray:
         "The split code of every record position of unit `i` (-1: not a kept document)."
-        m = self.unit == i
-        out = np.full(int(self.pos[m].max()) + 1 if m.any() else 0, -1, np.int8)
-        out[self.pos[m]] = self.split[m]
-        return out
+        return self.by_position(i, self.split, -1)
 
     def report(self) -> dict:
         "Documents and groups per split, the groups found in two splits (none by construction), documents that name no group."
@@ -257,7 +261,7 @@ class CorpusScan:
                     leaked_groups=int((n > 1).sum()), leaked_examples=[f'{x:016x}' for x in g[n > 1][:10].tolist()],
                     own_group=int(self.own[k].sum()), group_by=self.group_by)
 
-# %% ../nbs/02_split.ipynb #84650781
+# %% ../nbs/02_split.ipynb #02b59fe3
 def scan_corpus(path, # a corpus (see `toremi.corpus.iter_documents`)
                 seed: int, val_frac: float, test_frac: float, # the data seed and held-out fractions (`cfg.data_seed`, `cfg.sample`)
                 group_by: str = 'group', on_bad_line: str = 'fail',
