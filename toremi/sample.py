@@ -4,11 +4,11 @@
 
 # %% ../nbs/03_sample.ipynb #f1c2df1f
 from __future__ import annotations
-import dataclasses, hashlib, math, os, shutil
+import dataclasses, hashlib, json, math, os, pickle, shutil
 from pathlib import Path
 from typing import Iterable
 import numpy as np
-from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path, read_json
 from .config import parse_ratios
 from .corpus import reader_report, unit_documents, text_pieces
 from .split import SPLITS, corpus_path, doc_key, group_of, group_splits, scan_corpus, HealthCounter
@@ -18,7 +18,8 @@ from .engine import map_units
 # %% auto #0
 __all__ = ['log', 'BUCKET_BITS', 'COLUMNS', 'cut_windows', 'Windower', 'encode_pieces', 'allocate', 'plan_budgets',
            'select_windows', 'bucket_of', 'crossing_buckets', 'settle_crossing', 'bucket_levels', 'window_hashes',
-           'duplicate_windows', 'window_corpus', 'check_sample_config', 'sample_corpus', 'load_sample']
+           'duplicate_windows', 'window_corpus', 'SplitWriter', 'write_dataset_dict', 'split_files', 'read_tables',
+           'check_sample_config', 'sample_corpus', 'load_sample']
 
 # %% ../nbs/03_sample.ipynb #d056891a
 log = get_logger('toremi.sample')
@@ -30,7 +31,7 @@ def cut_windows(ids: list, seq_len: int, min_tokens: int) -> tuple[list, int]:
     if wins and len(wins[-1]) < min_tokens: return wins[:-1], len(wins[-1])
     return wins, 0
 
-# %% ../nbs/03_sample.ipynb #991fae69
+# %% ../nbs/03_sample.ipynb #3defb843
 class Windower:
     "Windows of `seq_len` tokens over one document fed piece by piece, plus EOS at its end: what `cut_windows` gives on the whole."
     def __init__(self, seq_len: int, min_tokens: int, eos: int):
@@ -58,7 +59,7 @@ def _backend(tok_path: str):
     if tok_path not in _TOKENIZERS: _TOKENIZERS[tok_path] = load_tokenizer(tok_path).backend_tokenizer
     return _TOKENIZERS[tok_path]
 
-# %% ../nbs/03_sample.ipynb #c336aa94
+# %% ../nbs/03_sample.ipynb #edd938ef
 def encode_pieces(tk, # a `tokenizers.Tokenizer`
                   docs, # documents (dicts with `text`), in order
                   batch_chars: int, piece_chars: int) -> Iterable[tuple]:
@@ -170,7 +171,7 @@ def select_windows(sources: np.ndarray, # the source of every train window
         got[s] = [int(tok[m & (nest_a <= k)].sum()) for k in range(K + 1)]
     return dict(rows=rows_a, nest=nest_a, cut=cut_a, got=got)
 
-# %% ../nbs/03_sample.ipynb #c07562a2
+# %% ../nbs/03_sample.ipynb #060fc66d
 BUCKET_BITS = 12   # the train windows of a source are counted in 2**12 buckets of their key
 
 def bucket_of(keys) -> np.ndarray:
@@ -184,7 +185,7 @@ def crossing_buckets(hist: np.ndarray, # train tokens of one source per bucket
     cum = np.cumsum(hist)
     return [int(np.searchsorted(cum, b, side='right')) for b in budgets]
 
-# %% ../nbs/03_sample.ipynb #b61f3579
+# %% ../nbs/03_sample.ipynb #f010aa46
 def settle_crossing(hist: np.ndarray, # train tokens of one source per bucket
                     budgets: list, # the source's budget at every level (the last is the full one)
                     rows: list, # (key, id, n_tokens) of that source's train windows in the crossing buckets
@@ -214,7 +215,7 @@ def settle_crossing(hist: np.ndarray, # train tokens of one source per bucket
                 break
     return dict(chosen=chosen, got=got, crossing=cross)
 
-# %% ../nbs/03_sample.ipynb #47dcddc5
+# %% ../nbs/03_sample.ipynb #7a541b0b
 def bucket_levels(buckets: np.ndarray, # the bucket of windows of one source outside its crossing buckets
                   crossing: list, # `crossing_buckets` of that source
                  ) -> np.ndarray:
@@ -251,7 +252,7 @@ def duplicate_windows(dd) -> dict:
                        examples=[dd[sp][int(i)]['id'] for i in np.flatnonzero(dup)[:5]])
     return out
 
-# %% ../nbs/03_sample.ipynb #a148bf6d
+# %% ../nbs/03_sample.ipynb #32ad8600
 _WORK = [('id', 'string'), ('doc_id', 'string'), ('source', 'string'), ('gold', 'string'), ('group', 'string'), ('split', 'int8'),
          ('n_tokens', 'int32'), ('input_ids', 'list<int32>'), ('key', 'uint64'), ('hash', 'uint64')]
 
@@ -277,7 +278,7 @@ def _window_hash(ids: np.ndarray) -> int:
     "A 64-bit BLAKE2 hash of token ids (as `window_hashes`)."
     return int.from_bytes(hashlib.blake2b(np.asarray(ids, np.int32).tobytes(), digest_size=8).digest(), 'little')
 
-# %% ../nbs/03_sample.ipynb #aa0dbca5
+# %% ../nbs/03_sample.ipynb #c5eaa7d7
 def _top_docs(items, n: int = 4) -> list:
     "The `n` largest documents of a source: (tokens, id, split), largest first, ties by id."
     return sorted(items, key=lambda x: (-x[0], x[1]))[:n]
@@ -338,7 +339,7 @@ def _window_unit(task: dict) -> dict:
     st['held_hashes'] = np.array(st['held_hashes'], np.uint64)
     return st
 
-# %% ../nbs/03_sample.ipynb #4139c203
+# %% ../nbs/03_sample.ipynb #c070efdc
 def _merge_windows(parts: list) -> dict:
     "The counts of pass 2 summed over units (in unit order)."
     out = dict(windows={}, tokens={}, hist={}, doc_tokens={}, top={}, dropped_by_source={}, dropped={})
@@ -366,24 +367,22 @@ def window_corpus(cfg, # the run's config (`sample`, `corpus.on_bad_line`, `data
              for i, u in enumerate(sc.units)]
     return sc, files, _merge_windows(map_units(_window_unit, tasks, cfg.engine, s.num_proc, desc='tokenize and cut windows'))
 
-# %% ../nbs/03_sample.ipynb #150f6003
+# %% ../nbs/03_sample.ipynb #8e4c8e6c
 def _crossing_unit(task: tuple) -> dict:
     "Engine unit function of pass 3: (key, id, tokens) of the train windows of one work file that lie in a crossing bucket."
     import pyarrow as pa
     path, cross = task
     out = {}
-    with pa.memory_map(str(path)) as src:
-        r = pa.ipc.open_file(src)
-        for i in range(r.num_record_batches):
-            b = r.get_batch(i).select(['source', 'split', 'key', 'id', 'n_tokens'])
-            sp, key, bk = b.column('split').to_numpy(), b.column('key').to_numpy(), bucket_of(b.column('key').to_numpy())
-            srcs = np.array(b.column('source').to_pylist(), dtype=object)
-            for s, c in cross.items():
-                m = np.flatnonzero((sp == 0) & (srcs == s) & np.isin(bk, c))
-                if len(m): out.setdefault(s, []).extend(zip(key[m].tolist(), b.column('id').take(m).to_pylist(), b.column('n_tokens').take(m).to_pylist()))
+    for b in read_tables(path):
+        b = b.select(['source', 'split', 'key', 'id', 'n_tokens'])
+        sp, key, bk = b.column('split').to_numpy(), b.column('key').to_numpy(), bucket_of(b.column('key').to_numpy())
+        srcs = np.array(b.column('source').to_pylist(), dtype=object)
+        for s, c in cross.items():
+            m = np.flatnonzero((sp == 0) & (srcs == s) & np.isin(bk, c))
+            if len(m): out.setdefault(s, []).extend(zip(key[m].tolist(), b.column('id').take(m).to_pylist(), b.column('n_tokens').take(m).to_pylist()))
     return out
 
-# %% ../nbs/03_sample.ipynb #0cfc1a26
+# %% ../nbs/03_sample.ipynb #9fdb3ebb
 _KEEP = [('id', 'string'), ('doc_id', 'string'), ('source', 'string'), ('gold', 'string'), ('group', 'string'), ('text', 'string'),
          ('n_tokens', 'int32'), ('input_ids', 'list<int32>'), ('nest', 'int64'), ('key', 'uint64'), ('hash', 'uint64')]
 
@@ -398,75 +397,131 @@ def _keep_unit(task: dict) -> dict:
     tk, rules, held = _backend(t['tok_path']), pickle.loads(Path(t['rules']).read_bytes()), np.load(t['held'])
     schema, writers, st = _schema(_KEEP), {}, dict(windows={}, tokens={}, selected={}, dups=[])
     try:
-        with pa.memory_map(str(t['path'])) as src:
-            r = pa.ipc.open_file(src)
-            for i in range(r.num_record_batches):
-                b = r.get_batch(i)
-                n, sp, key = b.num_rows, b.column('split').to_numpy(), b.column('key').to_numpy()
-                srcs, ids = np.array(b.column('source').to_pylist(), dtype=object), b.column('id').to_pylist()
-                nest, cut = np.where(sp > 0, -1, -2), np.zeros(n, np.int64)   # -1: held out (kept), -2: train, not (yet) chosen
-                for s in set(srcs[sp == 0].tolist()):
-                    if s not in rules: continue
-                    m = np.flatnonzero((sp == 0) & (srcs == s))
-                    bk, cross = bucket_of(key[m]), rules[s]['crossing']
-                    lv = bucket_levels(bk, cross)
-                    nest[m] = np.where(lv >= 0, lv, -2)
-                    for j in m[np.isin(bk, cross)].tolist():
-                        nest[j], cut[j] = rules[s]['chosen'].get(ids[j], (-2, 0))
-                keep = np.flatnonzero(nest > -2)
-                if not len(keep): continue
-                off, vals = b.column('input_ids').offsets.to_numpy(), b.column('input_ids').values.to_numpy()
-                wins = [vals[off[j]:off[j] + (cut[j] or off[j + 1] - off[j])] for j in keep.tolist()]
-                cols = {c: b.column(c).take(keep).to_pylist() for c in ('id', 'doc_id', 'source', 'gold', 'group')}
-                cols.update(text=tk.decode_batch([w.tolist() for w in wins], skip_special_tokens=True), n_tokens=[len(w) for w in wins],
-                            input_ids=wins, nest=nest[keep].tolist(), key=key[keep].tolist(), hash=b.column('hash').take(keep).to_pylist())
-                tab = _table(cols, schema)
-                ksp, part = sp[keep], _part_of(key[keep], t['parts'])
-                for j, (s_, n_) in enumerate(zip(ksp.tolist(), cols['n_tokens'])):
-                    kk = (SPLITS[s_], cols['source'][j])
-                    st['windows'][kk] = st['windows'].get(kk, 0) + 1
-                    st['tokens'][kk] = st['tokens'].get(kk, 0) + n_
-                    if s_ == 0: st['selected'][cols['source'][j]] = st['selected'].get(cols['source'][j], 0) + 1
-                trh = np.array(cols['hash'], np.uint64)[ksp == 0]
-                st['dups'] += trh[np.isin(trh, held)].tolist()
-                for (s_, p) in sorted(set(zip(ksp.tolist(), part.tolist()))):
-                    if (s_, p) not in writers:
-                        f = Path(t['parts_dir'])/SPLITS[s_]/f'{p:05d}'/f"{t['unit']:06d}.arrow"
-                        f.parent.mkdir(parents=True, exist_ok=True)
-                        sink = pa.OSFile(str(f), 'wb')
-                        writers[(s_, p)] = (sink, pa.ipc.new_file(sink, schema))
-                    writers[(s_, p)][1].write_table(tab.filter(pa.array((ksp == s_) & (part == p))))
+        for b in read_tables(t['path']):
+            n, sp, key = b.num_rows, b.column('split').to_numpy(), b.column('key').to_numpy()
+            srcs, ids = np.array(b.column('source').to_pylist(), dtype=object), b.column('id').to_pylist()
+            nest, cut = np.where(sp > 0, -1, -2), np.zeros(n, np.int64)   # -1: held out (kept), -2: train, not (yet) chosen
+            for s in set(srcs[sp == 0].tolist()):
+                if s not in rules: continue
+                m = np.flatnonzero((sp == 0) & (srcs == s))
+                bk, cross = bucket_of(key[m]), rules[s]['crossing']
+                lv = bucket_levels(bk, cross)
+                nest[m] = np.where(lv >= 0, lv, -2)
+                for j in m[np.isin(bk, cross)].tolist():
+                    nest[j], cut[j] = rules[s]['chosen'].get(ids[j], (-2, 0))
+            keep = np.flatnonzero(nest > -2)
+            if not len(keep): continue
+            off, vals = b.column('input_ids').offsets.to_numpy(), b.column('input_ids').values.to_numpy()
+            wins = [vals[off[j]:off[j] + (cut[j] or off[j + 1] - off[j])] for j in keep.tolist()]
+            cols = {c: b.column(c).take(keep).to_pylist() for c in ('id', 'doc_id', 'source', 'gold', 'group')}
+            cols.update(text=tk.decode_batch([w.tolist() for w in wins], skip_special_tokens=True), n_tokens=[len(w) for w in wins],
+                        input_ids=wins, nest=nest[keep].tolist(), key=key[keep].tolist(), hash=b.column('hash').take(keep).to_pylist())
+            tab = _table(cols, schema)
+            ksp, part = sp[keep], _part_of(key[keep], t['parts'])
+            for j, (s_, n_) in enumerate(zip(ksp.tolist(), cols['n_tokens'])):
+                kk = (SPLITS[s_], cols['source'][j])
+                st['windows'][kk] = st['windows'].get(kk, 0) + 1
+                st['tokens'][kk] = st['tokens'].get(kk, 0) + n_
+                if s_ == 0: st['selected'][cols['source'][j]] = st['selected'].get(cols['source'][j], 0) + 1
+            trh = np.array(cols['hash'], np.uint64)[ksp == 0]
+            st['dups'] += trh[np.isin(trh, held)].tolist()
+            for (s_, p) in sorted(set(zip(ksp.tolist(), part.tolist()))):
+                if (s_, p) not in writers:
+                    f = Path(t['parts_dir'])/SPLITS[s_]/f'{p:05d}'/f"{t['unit']:06d}.arrow"
+                    f.parent.mkdir(parents=True, exist_ok=True)
+                    sink = pa.OSFile(str(f), 'wb')
+                    writers[(s_, p)] = (sink, pa.ipc.new_file(sink, schema))
+                writers[(s_, p)][1].write_table(tab.filter(pa.array((ksp == s_) & (part == p))))
     finally:
         for sink, w in writers.values():
             w.close()
             sink.close()
     return st
 
-# %% ../nbs/03_sample.ipynb #9b15834d
-def _write_split(parts_dir: Path, split: str, parts: int, out: Path, dup_hashes: np.ndarray, health=None) -> dict:
-    "Write one split part by part, each part sorted by (key, id), into an Arrow file; its rows, tokens, duplicates of train windows."
+# %% ../nbs/03_sample.ipynb #deef7386
+class SplitWriter:
+    "Write one split of a DatasetDict folder table by table (the layout of `save_to_disk`); `close()` writes its state."
+    def __init__(self, folder, # the split's folder (created)
+                 features, # its `datasets.Features`
+                 shard_bytes: int = 500 << 20): # start a new shard file after about this many bytes
+        self.folder, self.features, self.shard_bytes = Path(folder), features, shard_bytes
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.files, self.rows, self._w, self._size = [], 0, None, 0
+        self._hash = hashlib.sha256()
+
+    def write(self, table):
+        "Append a `pyarrow.Table` (its columns in the order of `features`)."
+        from datasets.arrow_writer import ArrowWriter
+        if self._w is None or self._size >= self.shard_bytes:
+            self._close_shard()
+            self.files.append(self.folder/f'.shard-{len(self.files):05d}.arrow')
+            self._w, self._size = ArrowWriter(features=self.features, path=str(self.files[-1])), 0
+        table = table.select(list(self.features)).cast(self.features.arrow_schema)
+        self._w.write_table(table)
+        self._size += table.nbytes
+        self.rows += table.num_rows
+        self._hash.update(('\n'.join(map(str, table.column('id').to_pylist())) if 'id' in table.column_names else str(table.num_rows)).encode() + b'\n')
+
+    def _close_shard(self):
+        if self._w is not None: self._w.finalize()
+        self._w = None
+
+    def close(self) -> dict:
+        "Name the shards `data-i-of-n.arrow`, write `state.json` and `dataset_info.json`; the split's rows and fingerprint."
+        import datasets as hd
+        from dataclasses import asdict
+        if self._w is None and not self.files: self.write(self.features.arrow_schema.empty_table())
+        self._close_shard()
+        names = [f'data-{i:05d}-of-{len(self.files):05d}.arrow' for i in range(len(self.files))]
+        for f, n in zip(self.files, names): os.replace(f, self.folder/n)
+        fp = self._hash.hexdigest()[:16]
+        state = dict(_data_files=[{'filename': n} for n in names], _fingerprint=fp, _format_columns=None, _format_kwargs={},
+                     _format_type=None, _output_all_columns=False, _split=None)
+        (self.folder/'state.json').write_text(json.dumps(state, indent=2, sort_keys=True), encoding='utf-8')
+        info = asdict(hd.DatasetInfo(features=self.features))
+        (self.folder/'dataset_info.json').write_text(json.dumps({k: info[k] for k in sorted(info)}, indent=2), encoding='utf-8')
+        return dict(rows=self.rows, fingerprint=fp, shards=len(names))
+
+def write_dataset_dict(root, splits) -> None:
+    "The `dataset_dict.json` of a DatasetDict folder whose split folders `SplitWriter` wrote."
+    (Path(root)/'dataset_dict.json').write_text(json.dumps({'splits': list(splits)}), encoding='utf-8')
+
+def split_files(root, split: str) -> list:
+    "The Arrow files of one split of a DatasetDict folder, in order (from its `state.json`)."
+    st = read_json(Path(root)/split/'state.json')
+    return [Path(root)/split/f['filename'] for f in st['_data_files']]
+
+def read_tables(path) -> Iterable:
+    "The record batches of an Arrow file (IPC file or stream format), read one at a time without mapping the file."
+    import pyarrow as pa
+    with pa.OSFile(str(path)) as src:
+        try: r = pa.ipc.open_file(src)
+        except pa.ArrowInvalid:
+            src.seek(0)
+            yield from pa.ipc.open_stream(src)
+            return
+        for i in range(r.num_record_batches): yield r.get_batch(i)
+
+# %% ../nbs/03_sample.ipynb #cdb3eee0
+def _write_split(parts_dir: Path, split: str, parts: int, folder: Path, dup_hashes: np.ndarray, health=None) -> dict:
+    "Write one split part by part, each part sorted by (key, id); its rows, tokens, held-out windows equal to a train window."
     import datasets as hd, pyarrow as pa, pyarrow.compute as pc
-    from datasets.arrow_writer import ArrowWriter
-    feats = _features(dict(nest=hd.Value('int64')))
-    rows = tokens = ndup = 0
+    w = SplitWriter(folder, _features(dict(nest=hd.Value('int64'))))
+    tokens = ndup = 0
     examples = []
-    with ArrowWriter(features=feats, path=str(out)) as w:
-        for p in range(parts):
-            files = sorted((Path(parts_dir)/split/f'{p:05d}').glob('*.arrow'))
-            if not files: continue
-            tabs = []
-            for f in files:
-                with pa.memory_map(str(f)) as src: tabs.append(pa.ipc.open_file(src).read_all())
-            t = pa.concat_tables(tabs).sort_by([('key', 'ascending'), ('id', 'ascending')])
-            if health is not None: health.add(t.column('source').to_pylist(), t.column('group').to_pylist(), t.column('n_tokens').to_numpy())
-            dup = np.isin(t.column('hash').to_numpy(), dup_hashes)
-            ndup += int(dup.sum())
-            examples += [x for x in t.column('id').filter(pa.array(dup)).to_pylist()[:5 - len(examples)]] if len(examples) < 5 else []
-            rows, tokens = rows + t.num_rows, tokens + int(pc.sum(t.column('n_tokens')).as_py() or 0)
-            w.write_table(t.select(list(COLUMNS)).cast(feats.arrow_schema))
-            del t, tabs
-        w.finalize()
-    return dict(rows=rows, tokens=tokens, duplicates=dict(windows=ndup, share=ndup / rows if rows else 0.0, examples=examples))
+    for p in range(parts):
+        files = sorted((Path(parts_dir)/split/f'{p:05d}').glob('*.arrow'))
+        if not files: continue
+        t = pa.Table.from_batches([b for f in files for b in read_tables(f)]).sort_by([('key', 'ascending'), ('id', 'ascending')])
+        if health is not None: health.add(t.column('source').to_pylist(), t.column('group').to_pylist(), t.column('n_tokens').to_numpy())
+        dup = np.isin(t.column('hash').to_numpy(), dup_hashes)
+        ndup += int(dup.sum())
+        if len(examples) < 5: examples += t.column('id').filter(pa.array(dup)).to_pylist()[:5 - len(examples)]
+        tokens += int(pc.sum(t.column('n_tokens')).as_py() or 0)
+        w.write(t)
+        del t
+    info = w.close()
+    return dict(rows=info['rows'], tokens=tokens, duplicates=dict(windows=ndup, share=ndup / info['rows'] if info['rows'] else 0.0, examples=examples))
 
 # %% ../nbs/03_sample.ipynb #b0e66368
 def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
@@ -497,10 +552,8 @@ def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
                          cfg.engine, s.num_proc, desc='keep windows')
         dup_hashes = np.unique(np.array([h for k in keep for h in k['dups']], np.uint64))
         health, out = HealthCounter(), {}
-        for sp in SPLITS: out[sp] = _write_split(work/'parts', sp, parts, work/f'{sp}.arrow', dup_hashes, health if sp == 'train' else None)
-        dd = hd.DatasetDict({sp: hd.Dataset.from_file(str(work/f'{sp}.arrow')) for sp in SPLITS})
-        dd.save_to_disk(str(tmp))
-        del dd
+        for sp in SPLITS: out[sp] = _write_split(work/'parts', sp, parts, tmp/sp, dup_hashes, health if sp == 'train' else None)
+        write_dataset_dict(tmp, SPLITS)
     finally: shutil.rmtree(work, ignore_errors=True)
     selected = {}
     for k in keep:

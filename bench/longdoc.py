@@ -1,0 +1,84 @@
+"""Memory of the tokenizer and sample stages with one very long document (issue 27, item 4).
+
+Usage: python bench/longdoc.py [--mb 50] [--work /tmp/toremi_longdoc] [--main-src DIR] [--out bench/results/longdoc.json]
+
+Two corpora of the smoke preset's embedded corpus (200 documents): as it is, and with one more document of
+`--mb` MB of text on one line (the corpus's own texts, newlines replaced by spaces, repeated). For each, runs
+`toremi tokenizer` and then `toremi sample` (smoke preset, `--corpus.path`) in fresh run directories and measures
+each command's peak memory (PSS of its process tree) and CPU-seconds with `bench/_measure.py`. With `--main-src`
+(a checkout of another version, e.g. `git archive <commit> | tar -x -C DIR`), the same commands run on that
+version too (PYTHONPATH=DIR), so before and after come from one run. Reports the growth of each stage's peak
+per character of the long document; the target is at most ~10 bytes per character.
+"""
+from __future__ import annotations
+import argparse, json, os, platform, shutil, sys, time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault('TOREMI_PROGRESS', '0')
+from _measure import measure
+from toremi.config import load_config
+from toremi.core import write_json
+from toremi.corpus import build_corpus, iter_documents
+
+ENV = dict(HF_HUB_OFFLINE='1', HF_DATASETS_OFFLINE='1', TRANSFORMERS_OFFLINE='1', TOREMI_PROGRESS='0', TOREMI_LOG='WARNING')
+
+
+def corpora(work: Path, mb: float) -> dict:
+    "The smoke corpus as one JSONL file, and the same plus one document of `mb` MB on one line."
+    cfg = load_config(preset='smoke', run_dir=str(work/'embedded'))
+    docs = list(iter_documents(build_corpus(cfg)))
+    base, long = work/'base.jsonl', work/f'long{mb:g}.jsonl'
+    if not base.exists():
+        with open(base, 'w', encoding='utf-8') as f:
+            for d in docs: f.write(json.dumps(d, ensure_ascii=False) + '\n')
+    if not long.exists():
+        flat = ' '.join(' '.join(d['text'].split()) for d in docs)
+        text = (flat + ' ') * (int(mb * 1e6) // (len(flat) + 1) + 1)
+        text = text[:int(mb * 1e6)]
+        shutil.copy(base, long)
+        with open(long, 'a', encoding='utf-8') as f:
+            f.write(json.dumps(dict(id='long/one-line', text=text, source='books', metadata={}), ensure_ascii=False) + '\n')
+    return {'base': (base, 0), 'long': (long, int(mb * 1e6))}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--mb', type=float, default=50)
+    ap.add_argument('--work', default='/tmp/toremi_longdoc')
+    ap.add_argument('--main-src', default='', help='a source tree of the version to compare with (its toremi/ and data/)')
+    ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'longdoc.json'))
+    a = ap.parse_args(argv)
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cs = corpora(work, a.mb)
+    versions = {'this': ''} | ({'main': str(Path(a.main_src).absolute())} if a.main_src else {})
+    rows, load0 = [], os.getloadavg()
+    toremi = [sys.executable, '-c', 'import sys; from toremi.cli import main; sys.exit(main())']
+    for v, src in versions.items():
+        env = dict(ENV, **({'PYTHONPATH': src} if src else {}))
+        for name, (path, long_chars) in cs.items():
+            run = work/f'run-{v}-{name}'
+            shutil.rmtree(run, ignore_errors=True)
+            for stage in ('tokenizer', 'sample'):
+                r = measure(toremi + [stage, '--preset', 'smoke', '--run-dir', str(run), '--corpus.path', str(path)], env=env, log=work/f'{v}-{name}-{stage}.log')
+                rows.append(dict(version=v, corpus=name, long_chars=long_chars, stage=stage, **r))
+                print(json.dumps(rows[-1]), flush=True)
+    res = dict(mb=a.mb, runs=rows, growth_bytes_per_char={})
+    for v in versions:
+        for stage in ('tokenizer', 'sample'):
+            b = [r for r in rows if r['version'] == v and r['stage'] == stage and r['corpus'] == 'base' and r['rc'] == 0]
+            l = [r for r in rows if r['version'] == v and r['stage'] == stage and r['corpus'] == 'long' and r['rc'] == 0]
+            if b and l: res['growth_bytes_per_char'][f'{v}/{stage}'] = round((l[0]['peak_pss_mb'] - b[0]['peak_pss_mb']) * 2**20 / l[0]['long_chars'], 2)
+    res['machine'] = dict(cpus=os.cpu_count(), python=platform.python_version(), loadavg_start=[round(x, 2) for x in load0],
+                          loadavg_end=[round(x, 2) for x in os.getloadavg()], note='2 shared cores: CPU-seconds and wall times are upper bounds')
+    res['date'] = time.strftime('%Y-%m-%dT%H:%M:%S')
+    print(f"{'version':8} {'corpus':6} {'stage':10} {'rc':>3} {'peak MB':>9} {'CPU s':>8} {'wall s':>8}")
+    for r in rows: print(f"{r['version']:8} {r['corpus']:6} {r['stage']:10} {r['rc']:>3} {r['peak_pss_mb']:>9.0f} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f}")
+    print('peak growth per character of the long document (bytes):', res['growth_bytes_per_char'])
+    write_json(res, a.out)
+    print(f"wrote {a.out}")
+
+
+if __name__ == '__main__':
+    main()
