@@ -2,8 +2,10 @@
 
 Usage: python bench/longdoc.py [--mb 50] [--work /tmp/toremi_longdoc] [--main-src DIR] [--out bench/results/longdoc.json]
 
-Two corpora of the smoke preset's embedded corpus (200 documents): as it is, and with one more document of
-`--mb` MB of text on one line (the corpus's own texts, newlines replaced by spaces, repeated). For each, runs
+Three corpora of the smoke preset's embedded corpus (200 documents): as it is, and with one more document of
+`--mb` MB of text on one line, either words (the corpus's own texts, newlines replaced by spaces, repeated) or
+one unbroken string without spaces (those texts with every space removed): the pre-tokenizer then sees one
+50-million-character word. For each, runs
 `toremi tokenizer` and then `toremi sample` (smoke preset, `--corpus.path`) in fresh run directories and measures
 each command's peak memory (PSS of its process tree) and CPU-seconds with `bench/_measure.py`. With `--main-src`
 (a checkout of another version, e.g. `git archive <commit> | tar -x -C DIR`), the same commands run on that
@@ -28,18 +30,21 @@ def corpora(work: Path, mb: float) -> dict:
     "The smoke corpus as one JSONL file, and the same plus one document of `mb` MB on one line."
     cfg = load_config(preset='smoke', run_dir=str(work/'embedded'))
     docs = list(iter_documents(build_corpus(cfg)))
-    base, long = work/'base.jsonl', work/f'long{mb:g}.jsonl'
+    base = work/'base.jsonl'
     if not base.exists():
         with open(base, 'w', encoding='utf-8') as f:
             for d in docs: f.write(json.dumps(d, ensure_ascii=False) + '\n')
-    if not long.exists():
-        flat = ' '.join(' '.join(d['text'].split()) for d in docs)
-        text = (flat + ' ') * (int(mb * 1e6) // (len(flat) + 1) + 1)
-        text = text[:int(mb * 1e6)]
-        shutil.copy(base, long)
-        with open(long, 'a', encoding='utf-8') as f:
-            f.write(json.dumps(dict(id='long/one-line', text=text, source='books', metadata={}), ensure_ascii=False) + '\n')
-    return {'base': (base, 0), 'long': (long, int(mb * 1e6))}
+    out = {'base': (base, 0)}
+    flat = ' '.join(' '.join(d['text'].split()) for d in docs)
+    for kind, t in (('words', flat + ' '), ('nospace', flat.replace(' ', ''))):
+        long = work/f'long{mb:g}-{kind}.jsonl'
+        if not long.exists():
+            text = (t * (int(mb * 1e6) // len(t) + 1))[:int(mb * 1e6)]
+            shutil.copy(base, long)
+            with open(long, 'a', encoding='utf-8') as f:
+                f.write(json.dumps(dict(id='long/one-line', text=text, source='books', metadata={}), ensure_ascii=False) + '\n')
+        out[kind] = (long, int(mb * 1e6))
+    return out
 
 
 def main(argv=None):
@@ -68,13 +73,14 @@ def main(argv=None):
     for v in versions:
         for stage in ('tokenizer', 'sample'):
             b = [r for r in rows if r['version'] == v and r['stage'] == stage and r['corpus'] == 'base' and r['rc'] == 0]
-            l = [r for r in rows if r['version'] == v and r['stage'] == stage and r['corpus'] == 'long' and r['rc'] == 0]
-            if b and l: res['growth_bytes_per_char'][f'{v}/{stage}'] = round((l[0]['peak_pss_mb'] - b[0]['peak_pss_mb']) * 2**20 / l[0]['long_chars'], 2)
+            for kind in ('words', 'nospace'):
+                l = [r for r in rows if r['version'] == v and r['stage'] == stage and r['corpus'] == kind and r['rc'] == 0]
+                if b and l: res['growth_bytes_per_char'][f'{v}/{kind}/{stage}'] = round((l[0]['peak_pss_mb'] - b[0]['peak_pss_mb']) * 2**20 / l[0]['long_chars'], 2)
     res['machine'] = dict(cpus=os.cpu_count(), python=platform.python_version(), loadavg_start=[round(x, 2) for x in load0],
                           loadavg_end=[round(x, 2) for x in os.getloadavg()], note='2 shared cores: CPU-seconds and wall times are upper bounds')
     res['date'] = time.strftime('%Y-%m-%dT%H:%M:%S')
-    print(f"{'version':8} {'corpus':6} {'stage':10} {'rc':>3} {'peak MB':>9} {'CPU s':>8} {'wall s':>8}")
-    for r in rows: print(f"{r['version']:8} {r['corpus']:6} {r['stage']:10} {r['rc']:>3} {r['peak_pss_mb']:>9.0f} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f}")
+    print(f"{'version':8} {'corpus':7} {'stage':10} {'rc':>3} {'peak MB':>9} {'CPU s':>8} {'wall s':>8}")
+    for r in rows: print(f"{r['version']:8} {r['corpus']:7} {r['stage']:10} {r['rc']:>3} {r['peak_pss_mb']:>9.0f} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f}")
     print('peak growth per character of the long document (bytes):', res['growth_bytes_per_char'])
     write_json(res, a.out)
     print(f"wrote {a.out}")

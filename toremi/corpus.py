@@ -14,15 +14,14 @@ from .clean import normalize_text, strip_gutenberg, clean_wikitext, clean_rest, 
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, cache_dir, sha256_file, sha256_json, write_json, read_json, get_logger, progress
 from .packages import load_packages, verify_archive, archive_members, fetch_package
 
+log = get_logger('toremi.corpus')
+
 # %% auto #0
 __all__ = ['log', 'SOTU_PARTIES', 'BROWN_GENRES', 'SOURCES', 'CORPUS_FORMAT', 'REASONS', 'chunk_text', 'read_gov', 'read_books',
            'read_reference', 'read_code', 'read_docs', 'read_email', 'read_news', 'read_dialogue', 'source_archives',
            'doc_line', 'write_jsonl_gz', 'build_source', 'check_sources', 'build_corpus', 'link_corpus', 'corpus_files',
            'read_stats', 'skip_summary', 'reader_report', 'merge_stats', 'read_units', 'unit_records', 'unit_documents',
            'IdSet', 'iter_documents', 'text_pieces', 'read_corpus_stats']
-
-# %% ../nbs/01_corpus.ipynb #bc91d453
-log = get_logger('toremi.corpus')
 
 # %% ../nbs/01_corpus.ipynb #87b0a030
 _SPLITS = [('\n\n', re.compile(r'\n{2,}')), ('\n', re.compile(r'\n')), (' ', re.compile(r'(?<=[.!?;:])\s+')), (' ', re.compile(r'\s+'))]

@@ -15,14 +15,13 @@ from .split import SPLITS, corpus_path, doc_key, group_of, group_splits, scan_co
 from .tokenizer import EOS, build_tokenizer, load_tokenizer
 from .engine import map_units
 
+log = get_logger('toremi.sample')
+
 # %% auto #0
 __all__ = ['log', 'BUCKET_BITS', 'COLUMNS', 'cut_windows', 'Windower', 'encode_pieces', 'allocate', 'plan_budgets',
            'select_windows', 'bucket_of', 'crossing_buckets', 'settle_crossing', 'bucket_levels', 'window_hashes',
            'duplicate_windows', 'window_corpus', 'SplitWriter', 'write_dataset_dict', 'split_files', 'read_tables',
            'check_sample_config', 'sample_corpus', 'load_sample']
-
-# %% ../nbs/03_sample.ipynb #d056891a
-log = get_logger('toremi.sample')
 
 # %% ../nbs/03_sample.ipynb #509f15cc
 def cut_windows(ids: list, seq_len: int, min_tokens: int) -> tuple[list, int]:
