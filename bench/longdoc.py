@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault('TOREMI_PROGRESS', '0')
 from _measure import measure
 from toremi.config import load_config
-from toremi.core import write_json
+from toremi.core import write_json, read_json
 from toremi.corpus import build_corpus, iter_documents
 
 ENV = dict(HF_HUB_OFFLINE='1', HF_DATASETS_OFFLINE='1', TRANSFORMERS_OFFLINE='1', TOREMI_PROGRESS='0', TOREMI_LOG='WARNING')
@@ -52,12 +52,15 @@ def main(argv=None):
     ap.add_argument('--mb', type=float, default=50)
     ap.add_argument('--work', default='/tmp/toremi_longdoc')
     ap.add_argument('--main-src', default='', help='a source tree of the version to compare with (its toremi/ and data/)')
+    ap.add_argument('--only', choices=('this', 'main'), default='', help="run one version; the other version's rows are kept from --out")
     ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'longdoc.json'))
     a = ap.parse_args(argv)
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     cs = corpora(work, a.mb)
     versions = {'this': ''} | ({'main': str(Path(a.main_src).absolute())} if a.main_src else {})
+    kept = [r for r in read_json(a.out)['runs'] if r['version'] != a.only] if a.only and Path(a.out).exists() else []
+    if a.only: versions = {k: v for k, v in versions.items() if k == a.only}
     rows, load0 = [], os.getloadavg()
     toremi = [sys.executable, '-c', 'import sys; from toremi.cli import main; sys.exit(main())']
     for v, src in versions.items():
@@ -69,8 +72,9 @@ def main(argv=None):
                 r = measure(toremi + [stage, '--preset', 'smoke', '--run-dir', str(run), '--corpus.path', str(path)], env=env, log=work/f'{v}-{name}-{stage}.log')
                 rows.append(dict(version=v, corpus=name, long_chars=long_chars, stage=stage, **r))
                 print(json.dumps(rows[-1]), flush=True)
+    rows = kept + rows
     res = dict(mb=a.mb, runs=rows, growth_bytes_per_char={})
-    for v in versions:
+    for v in sorted({r['version'] for r in rows}):
         for stage in ('tokenizer', 'sample'):
             b = [r for r in rows if r['version'] == v and r['stage'] == stage and r['corpus'] == 'base' and r['rc'] == 0]
             for kind in ('words', 'nospace'):

@@ -60,7 +60,7 @@ class SampleConfig:
     on_short: str = choice('error', 'error', 'report')  # a source without enough tokens for its budget: 'error' or 'report' (keep what exists)
     num_proc: int = 2  # processes for tokenization
     batch_chars: int = 2_000_000  # characters tokenized per batch by each worker (bounds the sample stage's memory with piece_chars)
-    piece_chars: int = 1_000_000  # longer documents are tokenized in pieces of at most this many characters, cut before a space (one group, one split)
+    piece_chars: int = 100_000  # longer documents are tokenized in pieces of at most this many characters, cut before a space (one group, one split); the tokenizer needs ~150 bytes a character of a piece
     bpe_chars: int = 100_000_000  # the 'bpe' tokenizer learns from a seeded sample of at most this many characters of train documents
     max_doc_share: float = 0.25  # warn (and record in meta.json) when one document holds more than this share of its source's tokens
 

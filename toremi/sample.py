@@ -54,8 +54,14 @@ class Windower:
 # %% ../nbs/03_sample.ipynb #681c0ce1
 _TOKENIZERS = {}
 def _backend(tok_path: str):
-    "The `tokenizers.Tokenizer` of a tokenizer folder, loaded once per process."
-    if tok_path not in _TOKENIZERS: _TOKENIZERS[tok_path] = load_tokenizer(tok_path).backend_tokenizer
+    "The `tokenizers.Tokenizer` of a tokenizer folder (its tokenizer.json; no `transformers` import), loaded once per process."
+    if tok_path not in _TOKENIZERS:
+        from tokenizers import Tokenizer
+        f = Path(tok_path)/'tokenizer.json'
+        if not f.is_file(): load_tokenizer(tok_path)   # names what is missing
+        tk = Tokenizer.from_file(str(f))
+        if tk.token_to_id(EOS) is None: raise DataError(f"{f}: no '{EOS}' token; rebuild the tokenizer with build_tokenizer(cfg, force=True)")
+        _TOKENIZERS[tok_path] = tk
     return _TOKENIZERS[tok_path]
 
 # %% ../nbs/03_sample.ipynb #edd938ef
