@@ -239,12 +239,11 @@ class AssignWorker:
                  work: str, # where the label shards go
                  nprobe: int = 0): # see `assign`
         self.rd, self.C, self.work, self.nprobe = RunDir(run_dir), np.load(centroids), Path(work), nprobe
-        self.ds = load_sample(self.rd.sample, ('text',))
 
     def __call__(self, task: tuple) -> dict:
         "Assign shard `i` (rows `a:b`) of `split`; its sizes, summed cosine and inertia, purity counts."
         split, i, a, b = task
-        d = self.ds[split].select(range(a, b))
+        d = load_sample(self.rd.sample, ('text',))[split].select(range(a, b))   # opened per shard: the mapped file is let go after it
         X = np.load(self.rd.embed/split/f'shard-{i:05d}.npy')
         if len(X) != b - a: raise DataError(f"{self.rd.embed}/{split}: shard {i} holds {len(X)} rows for rows {a}:{b}; rerun the embed stage (--force)")
         X = normalize_rows(X, f"{self.rd.embed}/{split}", d['id'] if 'id' in d.column_names else None, rows=np.arange(a, b))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, stage_is_current, fingerprint, read_json, write_json, sha256_json, atomic_write, get_logger, progress
 from .config import Config, EmbedConfig, config_dict, from_dict
-from .sample import load_sample
+from .sample import load_sample, read_tables, split_files
 from .engine import check_engine, map_actors, ray_init
 
 # %% auto #0
@@ -204,14 +204,13 @@ class EmbedWorker:
                  work: str, # the work folder
                  device: str | None = None, # torch device (default: CUDA when visible)
                  embedder: Embedder | None = None): # use this embedder instead of building `embed.model`
-        self.cfg = from_dict(Config, cfg)
-        self.ds, self.work = load_sample(RunDir(self.cfg.run_dir).sample, ('text',)), Path(work)
-        self.emb = embedder or run_embedder(self.cfg, self.ds, device=device)
+        self.cfg, self.work = from_dict(Config, cfg), Path(work)
+        self.emb = embedder or run_embedder(self.cfg, device=device)
 
     def __call__(self, task: tuple) -> dict:
         "Embed rows `start:stop` of `split` into shard `i`; {split, shard, rows}."
         split, i, a, b = task
-        d = self.ds[split]
+        d = load_sample(RunDir(self.cfg.run_dir).sample, ('text',))[split]   # opened per shard: the mapped file is let go after it
         texts = d.select_columns(['text'])[a:b]['text']
         try: X = self.emb.encode(texts)
         except NonFiniteEmbedding as e:
@@ -235,14 +234,16 @@ def _embed_shards(cfg: Config, work: Path, todo: list, embedder, state, log):
     map_actors(EmbedWorker, dict(cfg=config_dict(cfg), work=str(work)), todo, 'ray', workers=gpus or cfg.sample.num_proc, num_gpus=1 if gpus else 0)
 
 # %% ../nbs/10_embed.ipynb #42294795
-def _ids_sha256(d, batch: int = 10_000) -> str:
-    "`sha256_json` of the list of a split's ids (row numbers without an `id` column), computed batch by batch."
-    h = hashlib.sha256(b'[')
-    for a in range(0, len(d), batch):
-        ids = d.select_columns(['id'])[a:a + batch]['id'] if 'id' in d.column_names else list(range(a, min(a + batch, len(d))))
+def _split_digest(batches) -> tuple:
+    "(`sha256_json` of the list of a split's ids (row numbers without an `id` column), its empty texts), from its record batches."
+    h, a, empty = hashlib.sha256(b'['), 0, 0
+    for b in batches:
+        ids = b.column('id').to_pylist() if 'id' in b.schema.names else list(range(a, a + b.num_rows))
         h.update(''.join((', ' if a + j else '') + json.dumps(x) for j, x in enumerate(ids)).encode())
+        empty += sum(not (t and t.strip()) for t in b.column('text').to_pylist())
+        a += b.num_rows
     h.update(b']')
-    return h.hexdigest()
+    return h.hexdigest(), empty
 
 # %% ../nbs/10_embed.ipynb #d3dccd61
 def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sample`
@@ -284,9 +285,10 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
                 ranges = _shard_ranges(len(ds[s]), ecfg.shard_rows)
                 for i in range(len(ranges)): os.replace(_shard_file(work, s, i), _shard_file(tmp, s, i))
                 if ranges: idx['dim'] = int(np.load(_shard_file(tmp, s, 0), mmap_mode='r').shape[1])
-                idx['splits'][s] = {'rows': len(ds[s]), 'shards': len(ranges), 'ids_sha256': _ids_sha256(ds[s])}
+                digest, empty = _split_digest(b for f in split_files(src, s) for b in read_tables(f))   # streamed, not mapped
+                idx['splits'][s] = {'rows': len(ds[s]), 'shards': len(ranges), 'ids_sha256': digest}
                 counts[s] = len(ds[s])
-                counts['empty_texts'] += len(ds[s]) - len(_nonempty_rows(ds[s]))
+                counts['empty_texts'] += empty
             if idx['dim'] is None: idx['dim'] = (embedder or run_embedder(cfg, ds)).dim
             counts['dim'] = idx['dim']
             write_json(idx, tmp/'index.json')
