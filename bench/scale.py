@@ -59,6 +59,27 @@ def make_corpus(docs: list, out: Path, mb: float, shard_mb: float = 64, seed: in
     return res
 
 
+def tokenizer_ceiling(tok_dir: Path, corpus: Path, mb: float = 20) -> dict:
+    "MB of text per CPU-second of the Rust tokenizer alone (`encode_batch_fast`, batches of 2 MB) on the first `mb` MB of a corpus."
+    import resource
+    from tokenizers import Tokenizer
+    tk = Tokenizer.from_file(str(tok_dir/'tokenizer.json'))
+    texts = []
+    for d in iter_documents(corpus):
+        texts.append(d['text'])
+        if sum(map(len, texts)) >= mb * 1e6: break
+    ru0, n = resource.getrusage(resource.RUSAGE_SELF), sum(map(len, texts))
+    batch, size = [], 0
+    for t in texts + [None]:
+        if t is None or size >= 2e6:
+            tk.encode_batch_fast(batch, add_special_tokens=False)
+            batch, size = [], 0
+        if t is not None: batch, size = batch + [t], size + len(t)
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
+    return dict(text_mb=round(n / 1e6, 1), cpu_s=round(cpu, 2), text_mb_per_cpu_s=round(n / 1e6 / cpu, 2))
+
+
 def fit(points: list) -> dict:
     "Least-squares line (MB of peak per MB of text) through (text MB, peak MB) points."
     if len(points) < 2: return {}
@@ -89,6 +110,7 @@ def main(argv=None):
         old = read_json(a.out)
         res['runs'] = [r for r in old.get('runs', []) if (r['mb'], r['engine'], r['version']) not in {(m, e, 'this') for m in a.sizes for e in a.engines}]
         res['corpora'] = old.get('corpora', {})
+        if 'tokenizer_alone' in old: res['tokenizer_alone'] = old['tokenizer_alone']
     toremi = [sys.executable, '-c', 'import sys; from toremi.cli import main; sys.exit(main())']
     for mb in sorted(a.sizes):
         corpus = work/f'corpus-{mb:g}'
@@ -112,6 +134,9 @@ def main(argv=None):
                 print(json.dumps(row), flush=True)
                 write_json(res, a.out)
                 if r['rc'] != 0: break
+                if stage == 'tokenizer' and version == 'this' and 'tokenizer_alone' not in res:
+                    res['tokenizer_alone'] = tokenizer_ceiling(run/'tokenizer', corpus)
+                    print('tokenizer alone:', json.dumps(res['tokenizer_alone']), flush=True)
             done = [r for r in res['runs'] if r['mb'] == mb and r['engine'] == engine and r['version'] == version and r['rc'] == 0]
             if len(done) == len(a.stages): res['runs'].append(dict(version=version, engine=engine, mb=mb, stage='end to end', rc=0,
                                                                   wall_s=round(sum(r['wall_s'] for r in done), 1), cpu_s=round(sum(r['cpu_s'] for r in done), 1),
