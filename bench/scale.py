@@ -3,8 +3,8 @@
 Usage: python bench/scale.py [--sizes 50 200 800 2000] [--engines local ray] [--stages tokenizer sample embed cluster keywords label attach]
                              [--work /tmp/toremi_scale] [--main-src DIR --main-sizes 50 200] [--out bench/results/scale.json]
 
-Corpora of about N MB of text are made from the embedded corpus (the tiny preset's, built once into --work): copy c of every
-document gets the id `<id>~c`, its own group `<group>~c`, its lines in a seeded order and 5% of its words replaced, so that
+Corpora of about N MB of text are made from the embedded corpus (the tiny preset's, built once into --work), its documents in
+a seeded order (every source in its share at every size): copy c of every document gets the id `<id>~c`, its own group `<group>~c`, its lines in a seeded order and 5% of its words replaced, so that
 copies are neither duplicates nor groups of each other. They are written as Dolma `*.jsonl.gz` shards of ~64 MB of text.
 Each stage then runs as its own command (`toremi tokenizer`, `toremi sample`, `toremi annotate --stage embed`, ...) with the
 tiny preset's settings (`--corpus.path`, `--engine`, `sample.num_proc=2`) in a fresh run directory per size and engine, and
@@ -32,10 +32,12 @@ STAGES = ('tokenizer', 'sample', 'embed', 'cluster', 'keywords', 'label', 'attac
 def make_corpus(docs: list, out: Path, mb: float, shard_mb: float = 64, seed: int = 0) -> dict:
     "About `mb` MB of text: perturbed copies of `docs` as Dolma shards in `out` (reused when its manifest says so)."
     man = out/'scale-manifest.json'
-    if man.exists() and read_json(man).get('mb') == mb: return read_json(man)
+    if man.exists() and read_json(man).get('mb') == mb and read_json(man).get('order') == 'shuffled': return read_json(man)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     target, n, chars, shard, f, copy = int(mb * 1e6), 0, 0, 0, None, 0
+    docs = list(docs)
+    random.Random(seed).shuffle(docs)   # sources interleaved: a corpus smaller than one copy still has every source in its share
     words = sorted({w for d in docs[:2000] for w in d['text'].split()[:200]})
     while chars < target:
         rng = random.Random(seed * 1_000_003 + copy)
@@ -54,7 +56,7 @@ def make_corpus(docs: list, out: Path, mb: float, shard_mb: float = 64, seed: in
             chars, n = chars + len(text), n + 1
         copy += 1
     f.close()
-    res = dict(mb=mb, documents=n, characters=chars, shards=shard, copies=copy)
+    res = dict(mb=mb, documents=n, characters=chars, shards=shard, copies=copy, order='shuffled')
     write_json(res, man)
     return res
 
@@ -121,7 +123,7 @@ def main(argv=None):
             run = work/f'run-{version}-{engine}-{mb:g}'
             shutil.rmtree(run, ignore_errors=True)
             env = dict(ENV, **({'PYTHONPATH': src} if src else {}))
-            common = ['--preset', 'tiny', '--run-dir', str(run), '--corpus.path', str(corpus), '--set', 'sample.num_proc=2'] + (['--engine', engine] if not src else [])
+            common = ['--preset', 'tiny', '--run-dir', str(run), '--set', f'corpus.path={corpus}', '--set', 'sample.num_proc=2'] + (['--engine', engine] if not src else [])
             for stage in a.stages if not src else [s for s in a.stages if s in ('tokenizer', 'sample')]:
                 cmd = toremi + ([stage] if stage in ('tokenizer', 'sample') else ['annotate', '--stage', stage]) + common
                 r = measure(cmd, env=env, log=work/f'{version}-{engine}-{mb:g}-{stage}.log')
