@@ -19,6 +19,7 @@ min_python = cfg['min_python']
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 tensorboard_requirements = shlex.split(cfg.get('tensorboard_requirements', ''))
+ray_requirements = shlex.split(cfg.get('ray_requirements', ''))
 lib_path = cfg['lib_path']
 
 setuptools.setup(
@@ -38,7 +39,8 @@ setuptools.setup(
     package_data={f'{lib_path}.data': ['*/*.yaml', '*/*.yml', '*/*.json', '*/*.txt'], f'{lib_path}.study_notebooks': ['*.ipynb']},
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'tensorboard': tensorboard_requirements},  # pip install 'toremi[tensorboard]' for train.trackers=[tensorboard]
+    extras_require={'dev': dev_requirements, 'tensorboard': tensorboard_requirements,  # pip install 'toremi[tensorboard]' for train.trackers=[tensorboard]
+                    'ray': ray_requirements},  # pip install 'toremi[ray]' for --engine ray (Ray Data)
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

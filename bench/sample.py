@@ -3,8 +3,9 @@
 Usage: python bench/sample.py [--run-dir /tmp/bench_corpus] [--num-proc 1 2] [--tokenizer bpe|gpt2] [--synthetic-mb 0]
 
 Builds the embedded corpus with the `tiny` preset into --run-dir (reused when current), builds the tokenizer,
-then for each num_proc times (a) tokenize + window alone (best of --repeat) (`tokenize_windows`, the `datasets.map` step) and
-(b) the whole `sample_corpus` stage (once) (read shards, split, tokenize, window, budget-sample, save_to_disk),
+then for each num_proc times (a) the scan and the tokenize + window pass alone (best of --repeat) (`window_corpus`: passes 1
+and 2 of the stage, in num_proc worker processes) and (b) the whole `sample_corpus` stage (once) (scan, tokenize, window,
+choose the budget windows, write the splits),
 forced to rerun. Prints a table and writes bench/results/sample.json.
 With --synthetic-mb N > 0 it uses a synthetic corpus of about N MB of text instead of the embedded one.
 """
@@ -16,8 +17,9 @@ os.environ.setdefault('TOREMI_PROGRESS', '0')
 from toremi.core import read_json, write_json, RunDir
 from toremi.config import load_config
 from toremi.tokenizer import build_tokenizer
-from toremi.split import read_corpus, assign_splits, corpus_path
-from toremi.sample import sample_corpus, tokenize_windows, check_sample_config
+from toremi.split import corpus_path
+from toremi.corpus import iter_documents
+from toremi.sample import sample_corpus, window_corpus, check_sample_config
 
 
 def synthetic_corpus(root: Path, mb: float, seed: int = 0) -> Path:
@@ -57,21 +59,20 @@ def main(argv=None):
     t_corpus = time.time() - t
     t = time.time(); tok = build_tokenizer(cfg); t_tok = time.time() - t
     mt = check_sample_config(cfg.sample)
-    docs = read_corpus(corpus_path(cfg), cfg.corpus.on_bad_line)
-    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, cfg.sample.val_frac, cfg.sample.test_frac)
-    n_docs, n_chars = len(docs['id']), sum(map(len, docs['text']))
+    n_docs = n_chars = 0
+    for d in iter_documents(corpus_path(cfg), cfg.corpus.on_bad_line):
+        n_docs, n_chars = n_docs + 1, n_chars + len(d['text'])
     rows = []
     for n in a.num_proc:
         times = []
+        c = load_config(preset='tiny', run_dir=a.run_dir, overrides=over + [f'sample.num_proc={n}'])
         for _ in range(max(1, a.repeat)):
             with tempfile.TemporaryDirectory(dir=a.run_dir) as w:
                 t = time.time()
-                ds = tokenize_windows(docs, split, tok, cfg.sample.seq_len, mt, n, w)
+                _, _, W = window_corpus(c, tok, w, mt)
                 times.append(time.time() - t)
-                tokens = sum(ds.data.column('n_tokens').to_numpy()) + sum(ds.data.column('dropped').to_numpy())
-                del ds
+                tokens = sum(W['tokens'].values()) + sum(W['dropped_by_source'].values())
         t_map = min(times)
-        c = load_config(preset='tiny', run_dir=a.run_dir, overrides=over + [f'sample.num_proc={n}'])
         t = time.time(); p = sample_corpus(c, force=True); t_stage = time.time() - t
         m = read_json(p/'meta.json')['counts']
         rows.append(dict(num_proc=n, tokenize_seconds=round(t_map, 2), tokenize_all_seconds=[round(x, 2) for x in times], tokenized_tokens=int(tokens), tokenize_tokens_per_s=round(tokens / t_map),

@@ -129,3 +129,86 @@ def test_smoke_split_by_group(smoke_run):
     assert counts['groups']['leaked_groups'] == 0 and counts['groups']['own_group'] == 0, counts['groups']
     assert any('/' in g for g in where), 'the embedded corpus names each chunk\'s original file'
     assert set(counts['health']['source']) == set(dd['train']['source'])
+
+
+# --- data preparation: one corpus, one result (any format, any number of workers, either engine) ---
+
+def _prep_corpus(root):
+    "A small corpus with groups (chunks of one file) written three ways: Dolma JSONL shards, one Parquet file in another order, a saved `datasets` folder."
+    import pyarrow as pa, pyarrow.parquet as pq, datasets
+    from toremi.testing import write_shards, synth_docs
+    docs = synth_docs((36, 24, 18))
+    for i, d in enumerate(docs): d['metadata'] = dict(d.get('metadata') or {}, group=f"{d['source']}-file{i // 3}")
+    write_shards(root/'jsonl', docs, per_shard=20)
+    rev = docs[::-1]
+    (root/'pq').mkdir()
+    pq.write_table(pa.Table.from_pylist(rev), root/'pq'/'corpus.parquet')
+    datasets.Dataset.from_list(docs).save_to_disk(str(root/'hf'))
+    return {'jsonl': root/'jsonl', 'parquet': root/'pq', 'datasets': root/'hf'}
+
+
+def _prep(corpus, run, engine='local', workers=1, **over):
+    "sample and annotate (offline labeler, TF-IDF embeddings) of `corpus` into `run`; the annotated DatasetDict as lists, and the stage counts."
+    import datasets
+    from toremi.config import load_config
+    from toremi.sample import sample_corpus
+    from toremi.annotate import annotate
+    from toremi.core import read_json
+    sets = [f'corpus.path={corpus}', f'engine={engine}', f'sample.num_proc={workers}', 'sample.vocab_size=300', 'sample.seq_len=32', 'sample.budget=6000',
+            'embed.model=tfidf', 'embed.dim=16', 'embed.shard_rows=64', 'cluster.k=4', 'cluster.top_n=10', 'cluster.prompt_n=5'] + [f'{k}={v}' for k, v in over.items()]
+    cfg = load_config(preset='smoke', run_dir=str(run), overrides=sets)
+    sample_corpus(cfg)
+    annotate(cfg)
+    dd = datasets.load_from_disk(str(run/'annotated'))
+    counts = {s: read_json(run/f/'meta.json')['counts'] for s, f in (('sample', 'sample'), ('cluster', 'cluster'), ('keywords', 'keywords'), ('attach', 'annotated'))}
+    return cfg, {sp: dd[sp].to_list() for sp in dd}, counts
+
+
+@pytest.mark.xdist_group('prep')
+def test_one_corpus_one_result(tmp_path):
+    "The same documents as Dolma JSONL, Parquet (in another order) and a `datasets` folder, with 1 or 2 workers: identical windows, splits, topics and training losses."
+    from toremi.train import train
+    from toremi.core import read_jsonl
+    corpora = _prep_corpus(tmp_path)
+    ref_cfg, ref, ref_counts = _prep(corpora['jsonl'], tmp_path/'r-jsonl')
+    assert ref['train'] and ref['validation'] and ref['test']
+    for name, workers in (('jsonl', 2), ('parquet', 1), ('datasets', 2)):
+        _, got, counts = _prep(corpora[name], tmp_path/f'r-{name}-{workers}', workers=workers)
+        for sp in ref: assert got[sp] == ref[sp], f'{name} ({workers} workers): split {sp} differs'
+        for stage in ('sample', 'cluster', 'keywords', 'attach'):
+            a, b = dict(ref_counts[stage]), dict(counts[stage])
+            for k in ('corpus', 'reader', 'seconds'): a.pop(k, None), b.pop(k, None)
+            assert a == b, f'{name}: {stage} counts differ'
+    losses = []
+    for name in ('r-jsonl', 'r-parquet-1'):
+        cfg = ref_cfg.__class__(**{**ref_cfg.__dict__, 'run_dir': str(tmp_path/name)})
+        cfg.train.max_steps, cfg.train.eval_every, cfg.train.save_every = 4, 2, 4
+        run = train(cfg, run_dir=tmp_path/name/'train'/'uniform-s0')
+        losses.append([(r['step'], r.get('loss'), r.get('val_loss')) for r in read_jsonl(run/'metrics.jsonl')])
+    assert losses[0] == losses[1] and any(l for _, l, _ in losses[0]), losses
+
+
+@pytest.fixture(scope='session')
+def ray_cluster():
+    "One local Ray cluster (2 CPUs) for the session; the tests that use it are skipped when Ray is not installed."
+    pytest.importorskip('ray.data', reason="Ray Data is not installed: pip install 'toremi[ray]'")
+    import ray
+    from toremi.core import StageError
+    from toremi.engine import ray_init
+    try: ray_init(2)
+    except StageError as e: pytest.skip(f'a local Ray cluster did not start here: {e}')
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.xdist_group('prep')
+def test_engines_give_the_same_data(ray_cluster, tmp_path):
+    "sample → embed → cluster → keywords → label → attach on Ray Data (tasks, actor pools) gives exactly what the local engine gives."
+    corpora = _prep_corpus(tmp_path)
+    _, ref, ref_counts = _prep(corpora['jsonl'], tmp_path/'local', workers=2)
+    _, got, counts = _prep(corpora['parquet'], tmp_path/'ray', engine='ray', workers=2)
+    for sp in ref: assert got[sp] == ref[sp], f'ray: split {sp} differs'
+    for stage in ('sample', 'cluster', 'keywords', 'attach'):
+        a, b = dict(ref_counts[stage]), dict(counts[stage])
+        for k in ('corpus', 'reader', 'seconds'): a.pop(k, None), b.pop(k, None)
+        assert a == b, f'ray: {stage} counts differ'

@@ -6,12 +6,12 @@
 from __future__ import annotations
 import dataclasses, json
 from pathlib import Path
-import numpy as np, yaml
+import numpy as np, pyarrow as pa, yaml
 from .core import ConfigError, DataError, RunDir, StageError, data_dir, get_logger, load_taxonomy, read_json, run_stage, write_json
 from .config import Config, LABELERS
 from .label import Labeler, LabelError, LabelerUnavailable, OfflineLabeler, OllamaLabeler, label_all
 from .lmlabel import TransformersLabeler
-from .split import domain_health
+from .split import domain_health, HealthCounter
 
 # %% auto #0
 __all__ = ['ANNOTATE_STAGES', 'read_labels', 'cluster_inputs', 'make_labeler', 'label_stage_config', 'load_gold_map',
@@ -192,8 +192,9 @@ def topics_for_rows(assign: np.ndarray, # cluster id of each row
 
 # %% ../nbs/13_annotate.ipynb #6dd3288b
 def attach_topics(cfg: Config, force: bool = False) -> Path:
-    "Stage: the sampled DatasetDict plus `cluster` and `topics` columns into `RunDir.annotated` (with topics.json)."
+    "Stage: the sampled DatasetDict plus `cluster` and `topics` columns into `RunDir.annotated` (with topics.json), one record batch at a time."
     import datasets
+    from toremi.sample import SplitWriter, write_dataset_dict, read_tables, split_files
     rd, log = RunDir(cfg.run_dir), get_logger('toremi.attach')
     for p, stage in ((rd.sample, 'sample'), (rd.cluster, 'cluster'), (rd.labels, 'label')):
         if not p.exists(): raise StageError(f"{p} is missing: run the {stage} stage first")
@@ -208,41 +209,49 @@ def attach_topics(cfg: Config, force: bool = False) -> Path:
             if bad: raise DataError(f"{rd.labels/'labels.json'}: cluster {c} has labels outside taxonomy '{tax.name}': {bad}; rerun the label stage with force=True")
         dd = datasets.load_from_disk(str(rd.sample))
         if not isinstance(dd, datasets.DatasetDict): raise DataError(f"{rd.sample}: expected a DatasetDict with splits, got {type(dd).__name__}")
+        shapes = {split: (len(ds), ds.features) for split, ds in dd.items()}
+        del dd
         counts = {'rows': {}, 'fallback_rows': {}, 'missing_clusters': [], 'topic_rows': {}, 'source_topic_rows': {}}
         used = set()
-        out = {}
-        for split, ds in dd.items():
+        for split, (n, feats) in shapes.items():
             f = rd.cluster/'assignments'/f'{split}.npy'
             if not f.exists(): raise StageError(f"{f} is missing: the cluster stage must assign every split (train, validation, test); rerun it")
-            a = np.load(f)
-            if a.ndim != 1 or len(a) != len(ds) or not np.issubdtype(a.dtype, np.integer):
-                raise DataError(f"{f}: expected {len(ds)} integer cluster ids (one per row of split '{split}'), got shape {a.shape} dtype {a.dtype}; "
+            a = np.load(f, mmap_mode='r')
+            if a.ndim != 1 or len(a) != n or not np.issubdtype(a.dtype, np.integer):
+                raise DataError(f"{f}: expected {n} integer cluster ids (one per row of split '{split}'), got shape {a.shape} dtype {a.dtype}; "
                                 "the sample changed after clustering: rerun the cluster stage")
-            topics, n_fb, missing = topics_for_rows(a, labels, fallback)
-            if missing: log.warning(f"split {split}: clusters {missing[:10]} have no entry in labels.json: their rows get the fallback {fallback}")
-            ds = ds.remove_columns([c for c in ('cluster', 'topics') if c in ds.column_names])
-            ds = ds.add_column('cluster', a.astype(np.int64).tolist(), feature=datasets.Value('int64'))
-            ds = ds.add_column('topics', topics, feature=_list_feature())
-            out[split] = ds
-            counts['rows'][split], counts['fallback_rows'][split] = len(ds), n_fb
-            counts['missing_clusters'] = sorted(set(counts['missing_clusters']) | set(missing))
-            sources = ds['source'] if 'source' in ds.column_names else ['?'] * len(ds)
-            tr, st = {}, {}
-            for src, ts in zip(sources, topics):
-                for t in ts or ['']:  # '' counts rows without any topic
-                    tr[t] = tr.get(t, 0) + 1
-                    st.setdefault(src, {})
-                    st[src][t] = st[src].get(t, 0) + 1
-                used.update(ts)
+            feats = datasets.Features({k: v for k, v in feats.items() if k not in ('cluster', 'topics')} | {'cluster': datasets.Value('int64'), 'topics': _list_feature()})
+            w, r, n_fb, missing, tr, st = SplitWriter(tmp/split, feats), 0, 0, set(), {}, {}
+            health, health_all = (HealthCounter(), HealthCounter()) if split == 'train' else (None, None)
+            for fn in split_files(rd.sample, split):
+                for b in read_tables(fn):
+                    ids = np.asarray(a[r:r + b.num_rows])
+                    topics, fb, miss = topics_for_rows(ids, labels, fallback)
+                    n_fb, missing, r = n_fb + fb, missing | set(miss), r + b.num_rows
+                    t = pa.Table.from_batches([b]).drop_columns([c for c in ('cluster', 'topics') if c in b.schema.names])
+                    t = t.append_column('cluster', pa.array(ids.astype(np.int64))).append_column('topics', pa.array(topics, pa.list_(pa.string())))
+                    w.write(t)
+                    sources = t.column('source').to_pylist() if 'source' in t.column_names else ['?'] * t.num_rows
+                    for src, ts in zip(sources, topics):
+                        for x in ts or ['']:  # '' counts rows without any topic
+                            tr[x] = tr.get(x, 0) + 1
+                            st.setdefault(src, {})
+                            st[src][x] = st[src].get(x, 0) + 1
+                        used.update(ts)
+                    if health is not None:   # the health of every topic as a domain (a row's first topic, as domain strategies use it)
+                        groups = t.column('group' if 'group' in t.column_names else 'doc_id').to_pylist()
+                        health.add([x[0] if x else NO_TOPIC for x in topics], groups, t.column('n_tokens').to_numpy())
+                        every = [(x, g, k) for ts, g, k in zip(topics, groups, t.column('n_tokens').to_numpy()) for x in (ts or [NO_TOPIC])]   # a row counts for each of its topics
+                        if every: health_all.add(*zip(*every))
+            w.close()
+            if missing: log.warning(f"split {split}: clusters {sorted(missing)[:10]} have no entry in labels.json: their rows get the fallback {fallback}")
+            counts['rows'][split], counts['fallback_rows'][split] = n, n_fb
+            counts['missing_clusters'] = sorted(set(counts['missing_clusters']) | missing)
             counts['topic_rows'][split], counts['source_topic_rows'][split] = tr, st
-            if n_fb: log.info(f"split {split}: {n_fb} of {len(ds)} rows have no labelled cluster and got {fallback or 'no topic'}")
-            if split == 'train':   # the health of every topic as a domain (a row's first topic, as domain strategies use it)
-                groups = ds['group'] if 'group' in ds.column_names else ds['doc_id']
-                every = [(t, g, n) for ts, g, n in zip(topics, groups, ds['n_tokens']) for t in (ts or [NO_TOPIC])]   # a row counts for each of its topics
-                counts['health'] = {'topic': domain_health([t[0] if t else NO_TOPIC for t in topics], groups, ds['n_tokens']),
-                                    'topic_all': domain_health(*zip(*every))}
+            if n_fb: log.info(f"split {split}: {n_fb} of {n} rows have no labelled cluster and got {fallback or 'no topic'}")
+            if health is not None: counts['health'] = {'topic': health.result(), 'topic_all': health_all.result()}
+        write_dataset_dict(tmp, list(shapes))
         vocab = [l for l in tax.labels if l in used] + sorted(used - set(tax.labels))
-        datasets.DatasetDict(out).save_to_disk(str(tmp))
         write_json(vocab, tmp/'topics.json')
         counts['topics'] = len(vocab)
         return counts

@@ -4,17 +4,19 @@
 
 # %% ../nbs/11_cluster.ipynb #d2fc2f22
 from __future__ import annotations
-import re, time, warnings
+import re, shutil, time, warnings
 from pathlib import Path
 import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, read_json, write_json, get_logger
 from .config import Config, ClusterConfig
-from .embed import load_embeddings
+from .embed import load_embeddings, iter_embeddings
 from .sample import load_sample
+from .engine import map_units, map_actors
 
 # %% auto #0
 __all__ = ['CLUSTER_KEYS', 'choose_k', 'normalize_rows', 'assign', 'fit_sklearn', 'lloyd_steps', 'fit_faiss', 'fit_clusters',
-           'purity', 'cluster_quality', 'cluster_embeddings', 'stop_words', 'tokenize_words', 'ctfidf_scores', 'ctfidf',
+           'purity_counts', 'purity_of', 'purity', 'cluster_quality', 'gather_rows', 'AssignWorker',
+           'cluster_embeddings', 'stop_words', 'tokenize_words', 'ctfidf_scores', 'TermCounter', 'ctfidf',
            'extract_keywords']
 
 # %% ../nbs/11_cluster.ipynb #ffafd338
@@ -35,17 +37,19 @@ def choose_k(n: int, # rows to cluster
 # %% ../nbs/11_cluster.ipynb #10553667
 def normalize_rows(X, # (n, dim) embeddings
                    where: str = 'embeddings', # named in errors (file, split)
-                   ids=None # row ids named in errors (default: row numbers)
+                   ids=None, # row ids named in errors (default: row numbers)
+                   rows=None, # the row numbers of X's rows in their split (default: 0..n-1)
                   ) -> np.ndarray:
     "float32 copy of `X` with unit rows; NaN/inf or all-zero rows are a `DataError` naming them."
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2: raise DataError(f"{where}: expected a 2-d matrix, got shape {X.shape}")
-    def name(rows): return [ids[r] for r in rows[:10]] if ids is not None else rows[:10].tolist()
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    def name(bad): return [ids[r] for r in bad[:10]] if ids is not None else rows[bad[:10]].tolist()
     bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
-    if len(bad): raise DataError(f"{where}: {len(bad)} row(s) contain NaN/inf, e.g. rows {bad[:10].tolist()} (ids {name(bad)}); rerun the embed stage with --force or fix those texts")
+    if len(bad): raise DataError(f"{where}: {len(bad)} row(s) contain NaN/inf, e.g. rows {rows[bad[:10]].tolist()} (ids {name(bad)}); rerun the embed stage with --force or fix those texts")
     n = np.linalg.norm(X, axis=1)
     zero = np.flatnonzero(n < 1e-12)
-    if len(zero): raise DataError(f"{where}: {len(zero)} all-zero row(s), e.g. rows {zero[:10].tolist()} (ids {name(zero)}); cosine geometry needs non-zero vectors")
+    if len(zero): raise DataError(f"{where}: {len(zero)} all-zero row(s), e.g. rows {rows[zero[:10]].tolist()} (ids {name(zero)}); cosine geometry needs non-zero vectors")
     return X / n[:, None]
 
 # %% ../nbs/11_cluster.ipynb #b0b4a2b8
@@ -167,17 +171,26 @@ def fit_clusters(X, # (n, dim) embeddings (normalised here)
     return labels, C
 
 # %% ../nbs/11_cluster.ipynb #61b64c79
-def purity(labels, # cluster id per row
-           truth # true label per row ('' or None = unknown, left out)
-          ) -> float | None:
-    "Share of rows (with a known label) that carry their cluster's majority label; None without known labels."
-    pairs = [(l, t) for l, t in zip(labels, truth) if t not in ('', None)]
-    if not pairs: return None
+def purity_counts(labels, # cluster id per row
+                  truth, # true label per row ('' or None = unknown, left out)
+                 ) -> dict:
+    "{(cluster, label): rows} over the rows with a known label: what `purity` needs, summable over shards."
+    out = {}
+    for l, t in zip(labels, truth):
+        l = l.item() if hasattr(l, 'item') else l
+        if t not in ('', None): out[(l, t)] = out.get((l, t), 0) + 1
+    return out
+
+def purity_of(counts: dict) -> float | None:
+    "Share of the counted rows that carry their cluster's majority label (None when nothing is counted)."
+    if not counts: return None
     best = {}
-    for l, t in pairs:
-        best.setdefault(l, {})
-        best[l][t] = best[l].get(t, 0) + 1
-    return sum(max(c.values()) for c in best.values()) / len(pairs)
+    for (l, _), n in counts.items(): best[l] = max(best.get(l, 0), n)
+    return sum(best.values()) / sum(counts.values())
+
+def purity(labels, truth) -> float | None:
+    "Share of rows (with a known label) that carry their cluster's majority label; None without known labels."
+    return purity_of(purity_counts(labels, truth))
 
 # %% ../nbs/11_cluster.ipynb #78743cf5
 def cluster_quality(X, # (n, dim) unit rows
@@ -201,49 +214,123 @@ def cluster_quality(X, # (n, dim) unit rows
             'purity_gold': purity(labels, golds) if golds is not None else None}
 
 # %% ../nbs/11_cluster.ipynb #44b9ede2
-CLUSTER_KEYS = ('k', 'k_min', 'k_max', 'backend', 'batch_size', 'n_init', 'niter', 'max_points_per_centroid', 'nprobe', 'silhouette_sample')
+CLUSTER_KEYS = ('k', 'k_min', 'k_max', 'backend', 'batch_size', 'n_init', 'niter', 'max_points_per_centroid', 'nprobe', 'silhouette_sample', 'fit_rows')
 
-def _split_matrix(emb_dir, ds, split: str) -> np.ndarray:
-    "Normalised embeddings of `split`, checked against the dataset's row count; errors name split and ids."
-    X = load_embeddings(emb_dir, split)
-    if len(X) != len(ds[split]): raise DataError(f"{emb_dir}/{split}: {len(X)} embeddings for {len(ds[split])} rows; rerun the embed stage (--force)")
-    ids = list(ds[split]['id']) if 'id' in ds[split].column_names else None
-    return normalize_rows(X, f"{emb_dir}/{split}", ids)
+def _embed_rows(emb_dir, split: str) -> int:
+    "Rows of `split` in an embed output (from its index.json)."
+    idx = read_json(Path(emb_dir)/'index.json') if (Path(emb_dir)/'index.json').is_file() else None
+    if idx is None: raise StageError(f"{emb_dir} is not an embed output (no index.json): run the embed stage first (toremi embed)")
+    if split not in idx['splits']: raise DataError(f"{emb_dir}: no split '{split}'; available: {', '.join(idx['splits'])}")
+    return int(idx['splits'][split]['rows'])
+
+def gather_rows(emb_dir, split: str, rows: np.ndarray) -> np.ndarray:
+    "The embeddings of the given (sorted) rows of `split`, read shard by shard (float32)."
+    rows, parts = np.asarray(rows, np.int64), []
+    for a, X in iter_embeddings(emb_dir, split):
+        m = rows[(rows >= a) & (rows < a + len(X))]
+        if len(m): parts.append(X[m - a])
+    return np.concatenate(parts) if parts else np.zeros((0, read_json(Path(emb_dir)/'index.json')['dim']), np.float32)
+
+# %% ../nbs/11_cluster.ipynb #12260f68
+class AssignWorker:
+    "Assigns embedding shards of a run to their nearest centroid (one per process, or per Ray actor): labels into .npy files, counts back."
+    def __init__(self, run_dir: str, # the run directory (its embed and sample stages)
+                 centroids: str, # a .npy file of unit centroids
+                 work: str, # where the label shards go
+                 nprobe: int = 0): # see `assign`
+        self.rd, self.C, self.work, self.nprobe = RunDir(run_dir), np.load(centroids), Path(work), nprobe
+
+    def __call__(self, task: tuple) -> dict:
+        "Assign shard `i` (rows `a:b`) of `split`; its sizes, summed cosine and inertia, purity counts."
+        split, i, a, b = task
+        d = load_sample(self.rd.sample, ('text',))[split].select(range(a, b))   # opened per shard: the mapped file is let go after it
+        X = np.load(self.rd.embed/split/f'shard-{i:05d}.npy')
+        if len(X) != b - a: raise DataError(f"{self.rd.embed}/{split}: shard {i} holds {len(X)} rows for rows {a}:{b}; rerun the embed stage (--force)")
+        X = normalize_rows(X, f"{self.rd.embed}/{split}", d['id'] if 'id' in d.column_names else None, rows=np.arange(a, b))
+        L = assign(X, self.C, nprobe=self.nprobe)
+        cos = np.einsum('ij,ij->i', X, self.C[L]).astype(np.float64)
+        (self.work/split).mkdir(parents=True, exist_ok=True)
+        np.save(self.work/split/f'{i:05d}.npy', L)
+        cols = d.column_names
+        return dict(split=split, shard=i, rows=b - a, sizes=np.bincount(L, minlength=len(self.C)), cos=float(cos.sum()), inertia=float((2 * (1 - cos)).sum()),
+                    source=purity_counts(L, d['source']) if 'source' in cols else None, gold=purity_counts(L, d['gold']) if 'gold' in cols else None)
+
+# %% ../nbs/11_cluster.ipynb #23b06a2d
+def _assign_split(cfg: Config, split: str, C: np.ndarray, work: Path, nprobe: int) -> tuple:
+    "Assign every row of `split` (engine `cfg.engine`): (labels, summed counts)."
+    rd = RunDir(cfg.run_dir)
+    n = _embed_rows(rd.embed, split)
+    sr = read_json(rd.embed/'index.json')['shard_rows']
+    work.mkdir(parents=True, exist_ok=True)
+    np.save(work/'centroids.npy', C)
+    tasks = [(split, i, a, min(a + sr, n)) for i, a in enumerate(range(0, n, sr))]
+    got = map_actors(AssignWorker, dict(run_dir=str(rd.root), centroids=str(work/'centroids.npy'), work=str(work), nprobe=nprobe), tasks,
+                     cfg.engine, workers=cfg.sample.num_proc, desc=f'assign {split}')
+    labels = np.concatenate([np.load(work/split/f'{t[1]:05d}.npy') for t in tasks] or [np.zeros(0, np.int32)]).astype(np.int32)
+    tot = dict(sizes=np.bincount(labels, minlength=len(C)), cos=sum(g['cos'] for g in got), inertia=sum(g['inertia'] for g in got), source={}, gold={})
+    for g in got:
+        for k in ('source', 'gold'):
+            if g[k] is None: tot[k] = None
+            elif tot[k] is not None:
+                for key, v in g[k].items(): tot[k][key] = tot[k].get(key, 0) + v
+    return labels, tot
 
 # %% ../nbs/11_cluster.ipynb #f51a01c8
 def cluster_embeddings(cfg: Config, # reads RunDir(cfg.run_dir).embed and .sample
                        force: bool = False) -> Path:
-    "Fit clusters on train, assign every split, write assignments, centroids and report.json into `RunDir.cluster`."
+    "Fit clusters on (a seeded sample of) train, assign every split shard by shard; assignments, centroids and report.json into `RunDir.cluster`."
+    from sklearn.metrics import silhouette_score
     rd, c, log = RunDir(cfg.run_dir), cfg.cluster, get_logger('toremi.cluster')
     conf = {**{k: getattr(c, k) for k in CLUSTER_KEYS}, 'data_seed': cfg.data_seed}
     def work(tmp: Path) -> dict:
         t0 = time.time()
         ds = load_sample(rd.sample, ('text',))
         if 'train' not in ds: raise DataError(f"{rd.sample}: no 'train' split to fit the clusters on (splits: {list(ds)})")
-        X = _split_matrix(rd.embed, ds, 'train')
-        k = choose_k(len(X), c)
-        labels, C = fit_clusters(X, k, seed=cfg.data_seed, batch_size=c.batch_size, n_init=c.n_init, backend=c.backend,
-                                 niter=c.niter, max_points_per_centroid=c.max_points_per_centroid, nprobe=c.nprobe)
+        for s in ds:
+            if _embed_rows(rd.embed, s) != len(ds[s]): raise DataError(f"{rd.embed}/{s}: {_embed_rows(rd.embed, s)} embeddings for {len(ds[s])} rows; rerun the embed stage (--force)")
+        n, tr = len(ds['train']), ds['train']
+        k = choose_k(n, c)
+        m = c.fit_rows or max(20_000, k * c.max_points_per_centroid)
+        fit = np.arange(n) if n <= m else np.sort(np.random.default_rng(cfg.data_seed).choice(n, m, replace=False))
+        X = normalize_rows(gather_rows(rd.embed, 'train', fit), f"{rd.embed}/train", tr.select(fit)['id'] if 'id' in tr.column_names else None, rows=fit)
+        backend = c.backend if c.backend != 'auto' else 'sklearn' if n <= 20_000 or _faiss() is None else 'faiss'
+        _, C = fit_clusters(X, min(k, len(X)), seed=cfg.data_seed, batch_size=c.batch_size, n_init=c.n_init, backend=backend,
+                            niter=c.niter, max_points_per_centroid=c.max_points_per_centroid, nprobe=c.nprobe)
+        del X
+        work = tmp/'.work'
+        nprobe = c.nprobe if backend == 'faiss' else 0
+        labels, tot = _assign_split(cfg, 'train', C, work, nprobe)
+        used = np.flatnonzero(tot['sizes'])
+        if len(used) < len(C):   # a centroid no train row chose: dropped, the others renumbered
+            C, remap = C[used], np.searchsorted(used, np.arange(len(C)))
+            labels = remap[labels].astype(np.int32)
+            tot['sizes'] = tot['sizes'][used]
+            for key in ('source', 'gold'):
+                if tot[key] is not None: tot[key] = {(int(remap[l]), t): v for (l, t), v in tot[key].items()}
         if len(C) < k: log.warning(f"cluster: {k - len(C)} of {k} clusters came out empty (duplicate embeddings?) and were dropped: k={len(C)}")
         (tmp/'assignments').mkdir()
         np.save(tmp/'assignments'/'train.npy', labels)
         np.save(tmp/'centroids.npy', C)
-        cols = ds['train'].column_names
-        q = cluster_quality(X, labels, C, list(ds['train']['source']) if 'source' in cols else None,
-                            list(ds['train']['gold']) if 'gold' in cols else None, c.silhouette_sample, cfg.data_seed)
-        splits = {'train': {'rows': len(X), 'purity_source': q['purity_source'], 'purity_gold': q['purity_gold']}}
+        idx = np.random.default_rng(cfg.data_seed).permutation(n)[:c.silhouette_sample]   # the rows cluster_quality would take
+        srt = np.sort(idx)
+        Xs, ls = normalize_rows(gather_rows(rd.embed, 'train', srt), f"{rd.embed}/train", rows=srt), labels[srt]
+        sil = float(silhouette_score(Xs, ls, metric='cosine')) if 2 <= len(np.unique(ls)) <= len(srt) - 1 else None
+        q = {'k': len(C), 'rows': n, 'sizes': tot['sizes'].tolist(), 'inertia': tot['inertia'], 'mean_cosine': tot['cos'] / n if n else None,
+             'silhouette': sil, 'silhouette_rows': len(idx), 'fit_rows': len(fit),
+             'purity_source': purity_of(tot['source']) if tot['source'] is not None else None,
+             'purity_gold': purity_of(tot['gold']) if tot['gold'] is not None else None}
+        splits = {'train': {'rows': n, 'purity_source': q['purity_source'], 'purity_gold': q['purity_gold']}}
         for s in ds:
             if s == 'train': continue
-            Xs = _split_matrix(rd.embed, ds, s)
-            ls = assign(Xs, C)
-            np.save(tmp/'assignments'/f'{s}.npy', ls)
-            cs = ds[s].column_names
-            splits[s] = {'rows': len(Xs), 'sizes': np.bincount(ls, minlength=len(C)).tolist(),
-                         'purity_source': purity(ls, list(ds[s]['source'])) if 'source' in cs else None,
-                         'purity_gold': purity(ls, list(ds[s]['gold'])) if 'gold' in cs else None}
+            ls_, t = _assign_split(cfg, s, C, work, nprobe)
+            np.save(tmp/'assignments'/f'{s}.npy', ls_)
+            splits[s] = {'rows': len(ls_), 'sizes': t['sizes'].tolist(),
+                         'purity_source': purity_of(t['source']) if t['source'] is not None else None,
+                         'purity_gold': purity_of(t['gold']) if t['gold'] is not None else None}
+        shutil.rmtree(work, ignore_errors=True)
         report = {**q, 'k_requested': k, 'splits': splits, 'seconds': round(time.time() - t0, 3)}
         write_json(report, tmp/'report.json')
-        log.info(f"cluster: k={len(C)} on {len(X)} rows, silhouette {q['silhouette']}, purity source {q['purity_source']}, gold {q['purity_gold']}")
+        log.info(f"cluster: k={len(C)} on {n} rows (fitted on {len(fit)}), silhouette {q['silhouette']}, purity source {q['purity_source']}, gold {q['purity_gold']}")
         return {'k': len(C), 'rows': {s: v['rows'] for s, v in splits.items()}, 'silhouette': q['silhouette']}
     run_stage('cluster', rd.cluster, conf, work, inputs=[rd.embed, rd.sample], force=force, log=log)
     return rd.cluster
@@ -282,38 +369,84 @@ def ctfidf_scores(counts # (classes, terms) term counts per class (dense or scip
     tf = sp.diags(1 / np.where(size > 0, size, 1)) @ M
     return sp.csr_matrix(tf @ sp.diags(idf))
 
+# %% ../nbs/11_cluster.ipynb #67c76b7e
+class TermCounter:
+    "Keyword-candidate counts per class, text by text: what c-TF-IDF needs, summable over shards (each distinct raw token split once)."
+    def __init__(self, stop=None):
+        self.stop, self.counts, self._cache = stop_words() if stop is None else stop, {}, {}
+
+    def add(self, text: str, cls):
+        "Count the words of `text` (as `tokenize_words` finds them) for class `cls`."
+        c = self.counts.setdefault(cls, {})
+        for tok in _TOKEN.findall(text or ''):
+            ws = self._cache.get(tok)
+            if ws is None:
+                if len(self._cache) > 500_000: self._cache.clear()
+                ws = self._cache[tok] = tokenize_words(tok, self.stop)
+            for w in ws: c[w] = c.get(w, 0) + 1
+        return self
+
+    def merge(self, counts: dict):
+        "Add the `counts` of another counter."
+        for cls, c in counts.items():
+            mine = self.counts.setdefault(cls, {})
+            for w, n in c.items(): mine[w] = mine.get(w, 0) + n
+        return self
+
+    def top_terms(self, classes, top_n: int) -> dict:
+        "{class: [top_n keywords, best first]} by c-TF-IDF over `classes`; ties alphabetical; [] for a class without words."
+        import scipy.sparse as sp
+        terms = np.array(sorted({w for c in self.counts.values() for w in c}), dtype=object)
+        if not len(terms): return {c: [] for c in classes}
+        col = {w: i for i, w in enumerate(terms)}
+        r, j, v = [], [], []
+        for i, cls in enumerate(classes):
+            for w, n in self.counts.get(cls, {}).items():
+                r.append(i)
+                j.append(col[w])
+                v.append(n)
+        S = ctfidf_scores(sp.csr_matrix((v, (r, j)), shape=(len(classes), len(terms)), dtype=np.float64))
+        out = {}
+        for i, cls in enumerate(classes):
+            lo, hi = S.indptr[i], S.indptr[i + 1]
+            idx, val = S.indices[lo:hi], S.data[lo:hi]
+            order = np.lexsort((terms[idx].astype(str), -val))[:top_n]
+            out[cls] = [str(terms[idx[o]]) for o in order if val[o] > 0]
+        return out
+
 # %% ../nbs/11_cluster.ipynb #74f97ac3
 def ctfidf(texts, # documents
            labels, # class (cluster id) of each document
            top_n: int = 150 # keywords per class
           ) -> dict:
     "{class: [top_n keywords, best first]} by class-based TF-IDF; ties broken alphabetically; [] for classes without words."
-    from sklearn.feature_extraction.text import CountVectorizer
-    import scipy.sparse as sp
     labels = np.asarray(labels)
     if len(labels) != len(texts): raise DataError(f"ctfidf: {len(texts)} texts but {len(labels)} labels")
-    classes = np.unique(labels)
-    if len(classes) == 0: return {}
-    stop = stop_words()
-    vec = CountVectorizer(analyzer=lambda t: tokenize_words(t, stop))
-    try: D = vec.fit_transform(list(texts))
-    except ValueError: return {int(c): [] for c in classes}  # no word anywhere
-    terms = vec.get_feature_names_out()
-    ci = np.searchsorted(classes, labels)
-    G = sp.csr_matrix((np.ones(len(labels)), (ci, np.arange(len(labels)))), shape=(len(classes), len(labels)))
-    S = ctfidf_scores(G @ D)
-    out = {}
-    for r, c in enumerate(classes):
-        lo, hi = S.indptr[r], S.indptr[r + 1]
-        idx, val = S.indices[lo:hi], S.data[lo:hi]
-        order = np.lexsort((terms[idx], -val))[:top_n]
-        out[int(c)] = [str(terms[idx[o]]) for o in order if val[o] > 0]
-    return out
+    tc = TermCounter()
+    for t, l in zip(texts, labels.tolist()): tc.add(t, int(l))
+    return tc.top_terms([int(c) for c in np.unique(labels)], top_n)
 
 # %% ../nbs/11_cluster.ipynb #812db3d8
 def _short(text: str, n: int = 300) -> str:
     t = ' '.join(str(text).split())
     return t if len(t) <= n else t[:n].rsplit(' ', 1)[0] + ' …'
+
+# %% ../nbs/11_cluster.ipynb #ab362541
+def _keyword_unit(task: tuple) -> dict:
+    "Engine unit function: word counts per cluster and the best example candidates of one shard of train rows."
+    run_dir, i, a, b, n_examples, example_chars = task
+    rd = RunDir(run_dir)
+    texts = load_sample(rd.sample, ('text',))['train'].select_columns(['text'])[a:b]['text']
+    labels = np.load(rd.cluster/'assignments'/'train.npy', mmap_mode='r')[a:b]
+    C = np.load(rd.cluster/'centroids.npy')
+    X = np.load(rd.embed/'train'/f'shard-{i:05d}.npy').astype(np.float32)
+    cos = np.einsum('ij,ij->i', X, C[labels])
+    tc, ex = TermCounter(), {}
+    for r, (t, l) in enumerate(zip(texts, labels.tolist())):
+        tc.add(t, l)
+        if t and t.strip(): ex.setdefault(l, []).append((-float(cos[r]), a + r, t))
+    ex = {l: [(c, r, _short(t, example_chars)) for c, r, t in sorted(v)[:n_examples]] for l, v in ex.items()}
+    return dict(counts=tc.counts, examples=ex)
 
 # %% ../nbs/11_cluster.ipynb #92844c4f
 def extract_keywords(cfg: Config, # reads RunDir.cluster, .sample and .embed
@@ -326,25 +459,24 @@ def extract_keywords(cfg: Config, # reads RunDir.cluster, .sample and .embed
     if c.top_n < 1 or not 0 <= c.prompt_n <= c.top_n: raise ConfigError(f"cluster.top_n={c.top_n}, prompt_n={c.prompt_n}: need top_n >= 1 and 0 <= prompt_n <= top_n")
     conf = {'top_n': c.top_n, 'prompt_n': c.prompt_n, 'n_examples': n_examples, 'example_chars': example_chars}
     def work(tmp: Path) -> dict:
-        ds = load_sample(rd.sample, ('text',))
         f = rd.cluster/'assignments'/'train.npy'
         if not f.exists(): raise StageError(f"{f} is missing: run the cluster stage first (toremi cluster)")
-        labels, C = np.load(f), np.load(rd.cluster/'centroids.npy')
-        texts = list(ds['train']['text'])
-        if len(labels) != len(texts): raise DataError(f"{f}: {len(labels)} cluster ids for {len(texts)} train rows; rerun the cluster stage (--force)")
-        kw = ctfidf(texts, labels, c.top_n)
-        keywords = {str(i): kw.get(i, []) for i in range(len(C))}
-        X = load_embeddings(rd.embed, 'train')
-        cos = np.einsum('ij,ij->i', X, C[labels])
-        examples = {}
-        for i in range(len(C)):
-            rows = np.flatnonzero(labels == i)
-            rows = rows[np.argsort(-cos[rows], kind='stable')]
-            examples[str(i)] = [_short(texts[r], example_chars) for r in rows if texts[r] and texts[r].strip()][:n_examples]
+        n, k = len(np.load(f, mmap_mode='r')), len(np.load(rd.cluster/'centroids.npy', mmap_mode='r'))
+        rows = len(load_sample(rd.sample, ('text',))['train'])
+        if n != rows: raise DataError(f"{f}: {n} cluster ids for {rows} train rows; rerun the cluster stage (--force)")
+        sr = read_json(rd.embed/'index.json')['shard_rows']
+        tasks = [(str(rd.root), i, a, min(a + sr, n), n_examples, example_chars) for i, a in enumerate(range(0, n, sr))]
+        tc, cand = TermCounter(), {}
+        for g in map_units(_keyword_unit, tasks, cfg.engine, cfg.sample.num_proc, desc='keywords'):
+            tc.merge(g['counts'])
+            for l, v in g['examples'].items(): cand[l] = sorted(cand.get(l, []) + v)[:n_examples]
+        kw = tc.top_terms(list(range(k)), c.top_n)
+        keywords = {str(i): kw.get(i, []) for i in range(k)}
+        examples = {str(i): [t for _, _, t in cand.get(i, [])] for i in range(k)}
         write_json(keywords, tmp/'keywords.json')
         write_json(examples, tmp/'cluster_examples.json')
         empty = [i for i, v in keywords.items() if not v]
         if empty: log.warning(f"keywords: clusters {empty[:20]} have no keyword (no usable word in their texts); the labeler reports them")
-        return {'clusters': len(C), 'without_keywords': len(empty), 'mean_keywords': float(np.mean([len(v) for v in keywords.values()]))}
+        return {'clusters': k, 'without_keywords': len(empty), 'mean_keywords': float(np.mean([len(v) for v in keywords.values()]))}
     run_stage('keywords', rd.keywords, conf, work, inputs=[rd.cluster, rd.sample, rd.embed], force=force, log=log)
     return rd.keywords

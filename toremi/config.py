@@ -187,6 +187,10 @@ class SampleConfig:
     group_by: str = 'group'  # metadata field naming a document's group (original file, site, repository): held-out splits take whole groups; 'url_host:<field>' = the host of a URL field; '' = every document alone
     on_short: str = choice('error', 'error', 'report')  # a source without enough tokens for its budget: 'error' or 'report' (keep what exists)
     num_proc: int = bounded(2, 1)  # processes for tokenization
+    batch_chars: int = bounded(2_000_000, 1)  # characters tokenized per batch by each worker (bounds the sample stage's memory with piece_chars)
+    piece_chars: int = bounded(100_000, 1)  # longer documents are tokenized in pieces of at most this many characters, cut before a space (one group, one split); the tokenizer needs ~150 bytes a character of a piece
+    bpe_chars: int = bounded(100_000_000, 1)  # the 'bpe' tokenizer learns from a seeded sample of at most this many characters of train documents
+    max_doc_share: float = bounded(0.25, 0, 1)  # warn (and record in meta.json) when one document holds more than this share of its source's tokens
 
 # %% ../nbs/00_config.ipynb #45dbfaf4
 @section_rule(SampleConfig)
@@ -221,6 +225,7 @@ class ClusterConfig:
     n_init: int = bounded(3, 1)  # restarts; the lowest inertia wins
     niter: int = bounded(20, 1)  # faiss k-means iterations
     max_points_per_centroid: int = bounded(256, 1)  # faiss trains on at most k x this many rows (a seeded sample), then assigns every row
+    fit_rows: int = bounded(0, 0, zero='max(20,000, k x max_points_per_centroid)')  # clusters are fitted on a seeded sample of at most this many train rows, then every row is assigned; 0 = max(20,000, k x max_points_per_centroid)
     nprobe: int = bounded(16, 0, zero='exact search')  # faiss, k >= 1,024: rows are assigned by searching this many of the sqrt(k) cells of centroids (0 = exact search)
     silhouette_sample: int = bounded(5000, 0, zero='no silhouette')  # rows for the silhouette score (0 = no silhouette)
     top_n: int = bounded(150, 1)  # keywords kept per cluster
@@ -436,6 +441,7 @@ class Config:
     seed: int = bounded(0, 0, 2**32 - 1)  # run seed: model initialisation and data order
     data_seed: int = bounded(0, 0, 2**32 - 1)  # data seed: document split, sampling, embedding fits, clustering, labels (a new run seed reuses the prepared data)
     preset: str = ''
+    engine: str = choice('local', 'local', 'ray')  # data stages (sample, embed, cluster, keywords, attach): in this process and local workers, or Ray Data (pip install 'toremi[ray]'); the output is the same
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     sample: SampleConfig = field(default_factory=SampleConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
@@ -634,7 +640,8 @@ NOT_LEARNED = {  # config keys that do not change what a run learns -> what they
     'embed.batch_size': 'bookkeeping', 'train.save_every': 'bookkeeping', 'train.log_every': 'bookkeeping', 'train.trackers': 'bookkeeping',
     'train.doremi.weights': 'bookkeeping', 'train.doremi.reference': 'bookkeeping',   # paths: the run signs what it reads there
     'train.micro_batch': 'rounding', 'train.compile': 'rounding', 'train.device': 'rounding', 'train.max_bad_steps': 'rounding',
-    'train.eval_every': 'records', 'train.eval_batches': 'records'}
+    'train.eval_every': 'records', 'train.eval_batches': 'records',
+    'engine': 'bookkeeping', 'sample.batch_chars': 'bookkeeping', 'sample.max_doc_share': 'bookkeeping'}   # how the data stages run: the same data either way
 IGNORED_KEYS = tuple(k for k, why in NOT_LEARNED.items() if why == 'bookkeeping')  # what `config_differences` leaves out
 
 def under(key: str, keys) -> bool:
@@ -689,6 +696,7 @@ def add_common_args(parser,             # an argparse parser (or a subcommand's 
     g.add_argument('--run-dir', help='run directory (default from the config)')
     g.add_argument('--seed', type=int, help='run seed (model initialisation and data order)')
     g.add_argument('--data-seed', type=int, help='data seed (document split, sampling, clustering, labels)')
+    g.add_argument('--engine', choices=('local', 'ray'), help="data stages: 'local' (this process and sample.num_proc workers) or 'ray' (Ray Data; pip install 'toremi[ray]')")
     g.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='any config value, e.g. --set train.lr=3e-4')
     g.add_argument('--force', action='store_true', help='rerun stages whose output is already current')
     for s in sections:
@@ -704,4 +712,5 @@ def config_from_args(args) -> Config:
     if args.run_dir: over.append((f'--run-dir {args.run_dir}', f'run_dir={args.run_dir}'))
     if args.seed is not None: over.append((f'--seed {args.seed}', f'seed={args.seed}'))
     if getattr(args, 'data_seed', None) is not None: over.append((f'--data-seed {args.data_seed}', f'data_seed={args.data_seed}'))
+    if getattr(args, 'engine', None): over.append((f'--engine {args.engine}', f'engine={args.engine}'))
     return load_config(args.config, preset=args.preset, overrides=over)

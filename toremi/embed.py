@@ -4,16 +4,17 @@
 
 # %% ../nbs/10_embed.ipynb #eb2e5368
 from __future__ import annotations
-import dataclasses, os, shutil
+import dataclasses, hashlib, json, os, shutil
 from pathlib import Path
 import numpy as np
 from .core import ConfigError, DataError, StageError, RunDir, run_stage, stage_is_current, fingerprint, read_json, write_json, sha256_json, atomic_write, get_logger, progress
-from .config import Config, EmbedConfig
-from .sample import load_sample
+from .config import Config, EmbedConfig, config_dict, from_dict
+from .sample import load_sample, read_tables, split_files
+from .engine import check_engine, map_actors, ray_init
 
 # %% auto #0
 __all__ = ['DTYPES', 'NonFiniteEmbedding', 'empty_vector', 'Embedder', 'STEmbedder', 'TfidfEmbedder', 'get_embedder',
-           'fit_texts_of', 'run_embedder', 'embed_dataset', 'load_embeddings']
+           'fit_texts_of', 'run_embedder', 'EmbedWorker', 'embed_dataset', 'iter_embeddings', 'load_embeddings']
 
 # %% ../nbs/10_embed.ipynb #83e12318
 class NonFiniteEmbedding(DataError):
@@ -153,7 +154,6 @@ DTYPES = ('float16', 'float32')
 def _shard_ranges(n: int, shard_rows: int) -> list:
     return [(a, min(a + shard_rows, n)) for a in range(0, n, shard_rows)]
 
-# %% ../nbs/10_embed.ipynb #2f0ad352
 def _shard_file(root, split: str, i: int) -> Path: return Path(root)/split/f'shard-{i:05d}.npy'
 
 # %% ../nbs/10_embed.ipynb #6e8442ae
@@ -171,10 +171,24 @@ def _dist_state():
     return PartialState(cpu=not torch.cuda.is_available())
 
 # %% ../nbs/10_embed.ipynb #589babb7
-def fit_texts_of(ds) -> list:
-    "The texts the 'tfidf' embedder is fitted on: the train split (or every split when there is no train)."
-    if 'train' in ds: return list(ds['train']['text'])
-    return [t for s in ds for t in ds[s]['text']]
+def _nonempty_rows(d, batch: int = 10_000) -> np.ndarray:
+    "Indices of the rows of a `Dataset` whose text is not empty, read in batches."
+    t = d.select_columns(['text']).with_format('arrow')
+    return np.concatenate([np.flatnonzero([bool(x and x.strip()) for x in t[a:a + batch].column('text').to_pylist()]) + a
+                           for a in range(0, len(d), batch)] + [np.zeros(0, np.int64)])
+
+def fit_texts_of(ds, max_fit: int = 50_000) -> list:
+    "The texts 'tfidf' is fitted on: at most `max_fit` non-empty texts spread evenly over the train split (every split without one)."
+    splits = ['train'] if 'train' in ds else list(ds)
+    rows = [_nonempty_rows(ds[s]) for s in splits]
+    n = sum(map(len, rows))
+    pick = np.linspace(0, n - 1, max_fit).astype(np.int64) if n > max_fit else np.arange(n)
+    out, a = [], 0
+    for s, r in zip(splits, rows):
+        m = pick[(pick >= a) & (pick < a + len(r))] - a
+        if len(m): out += ds[s].select(r[m])['text']
+        a += len(r)
+    return out
 
 # %% ../nbs/10_embed.ipynb #e41786c2
 def run_embedder(cfg: Config, ds=None, device: str | None = None) -> Embedder:
@@ -184,19 +198,52 @@ def run_embedder(cfg: Config, ds=None, device: str | None = None) -> Embedder:
     return get_embedder(cfg.embed, fit_texts=fit_texts_of(ds), device=device, seed=cfg.data_seed)
 
 # %% ../nbs/10_embed.ipynb #e58d079b
-def _embed_shards(ds, work: Path, todo: list, emb: Embedder, dtype: str, state, log):
-    "Embed this process's share of the shards in `todo` into `work`."
-    with state.split_between_processes(todo) as mine:
-        for split, i, a, b in progress(mine, desc=f'embed [{state.process_index}]', unit='shard'):
-            d = ds[split]
-            texts = d.select_columns(['text'])[a:b]['text']
-            try: X = emb.encode(texts)
-            except NonFiniteEmbedding as e:
-                ids = [d[a + r]['id'] if 'id' in d.column_names else a + r for r in e.rows[:10]]
-                raise DataError(f"embed: {emb.name} produced NaN/inf in split '{split}' at rows {[a + r for r in e.rows[:20]]} (ids {ids}); "
-                                "check those texts and the model, then rerun (complete shards are kept)") from None
-            with atomic_write(_shard_file(work, split, i), 'wb') as f: np.save(f, X.astype(dtype))
-            log.debug(f"embed: wrote {split} shard {i} ({b - a} rows)")
+class EmbedWorker:
+    "Embeds shards of a run's sampled dataset into `.npy` files of a work folder (one per process, or per Ray actor)."
+    def __init__(self, cfg: dict, # `config_dict` of the run's config
+                 work: str, # the work folder
+                 device: str | None = None, # torch device (default: CUDA when visible)
+                 embedder: Embedder | None = None): # use this embedder instead of building `embed.model`
+        self.cfg, self.work = from_dict(Config, cfg), Path(work)
+        self.emb = embedder or run_embedder(self.cfg, device=device)
+
+    def __call__(self, task: tuple) -> dict:
+        "Embed rows `start:stop` of `split` into shard `i`; {split, shard, rows}."
+        split, i, a, b = task
+        d = load_sample(RunDir(self.cfg.run_dir).sample, ('text',))[split]   # opened per shard: the mapped file is let go after it
+        texts = d.select_columns(['text'])[a:b]['text']
+        try: X = self.emb.encode(texts)
+        except NonFiniteEmbedding as e:
+            ids = [d[a + r]['id'] if 'id' in d.column_names else a + r for r in e.rows[:10]]
+            raise DataError(f"embed: {self.emb.name} produced NaN/inf in split '{split}' at rows {[a + r for r in e.rows[:20]]} (ids {ids}); "
+                            "check those texts and the model, then rerun (complete shards are kept)") from None
+        with atomic_write(_shard_file(self.work, split, i), 'wb') as f: np.save(f, X.astype(self.cfg.embed.dtype))
+        return dict(split=split, shard=i, rows=b - a)
+
+# %% ../nbs/10_embed.ipynb #93cb13c7
+def _embed_shards(cfg: Config, work: Path, todo: list, embedder, state, log):
+    "Embed the shards in `todo`: this process's share under `accelerate launch`, else all of them on the configured engine."
+    if state.num_processes > 1 or embedder is not None or cfg.engine == 'local':
+        w = EmbedWorker(config_dict(cfg), str(work), device=str(state.device), embedder=embedder)
+        with state.split_between_processes(todo) as mine:
+            for t in progress(mine, desc=f'embed [{state.process_index}]', unit='shard'): w(t)
+        return
+    ray = ray_init(cfg.sample.num_proc)
+    gpus = int(ray.cluster_resources().get('GPU', 0))
+    log.info(f"embed: {len(todo)} shards on {gpus or cfg.sample.num_proc} Ray actor(s){' with one GPU each' if gpus else ''}")
+    map_actors(EmbedWorker, dict(cfg=config_dict(cfg), work=str(work)), todo, 'ray', workers=gpus or cfg.sample.num_proc, num_gpus=1 if gpus else 0)
+
+# %% ../nbs/10_embed.ipynb #42294795
+def _split_digest(batches) -> tuple:
+    "(`sha256_json` of the list of a split's ids (row numbers without an `id` column), its empty texts), from its record batches."
+    h, a, empty = hashlib.sha256(b'['), 0, 0
+    for b in batches:
+        ids = b.column('id').to_pylist() if 'id' in b.schema.names else list(range(a, a + b.num_rows))
+        h.update(''.join((', ' if a + j else '') + json.dumps(x) for j, x in enumerate(ids)).encode())
+        empty += sum(not (t and t.strip()) for t in b.column('text').to_pylist())
+        a += b.num_rows
+    h.update(b']')
+    return h.hexdigest(), empty
 
 # %% ../nbs/10_embed.ipynb #d3dccd61
 def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sample`
@@ -207,6 +254,7 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
     ecfg, rd, log = cfg.embed, RunDir(cfg.run_dir), get_logger('toremi.embed')
     if ecfg.dtype not in DTYPES: raise ConfigError(f"embed.dtype={ecfg.dtype!r}: choose one of {', '.join(DTYPES)}")
     if ecfg.shard_rows < 1 or ecfg.batch_size < 1: raise ConfigError(f"embed.shard_rows and embed.batch_size must be >= 1 (got {ecfg.shard_rows}, {ecfg.batch_size})")
+    check_engine(cfg.engine)
     out, src = rd.embed, rd.sample
     conf = {**dataclasses.asdict(ecfg), **({'data_seed': cfg.data_seed} if ecfg.model == 'tfidf' else {})}  # the TF-IDF+SVD fit is seeded
     if not force and stage_is_current(out, conf, [src]):
@@ -226,9 +274,7 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
     todo = [t for t in plan if not _shard_ok(_shard_file(work, t[0], t[1]), t[3] - t[2], ecfg.dtype)]
     if len(todo) < len(plan) and state.is_main_process: log.info(f"embed: resuming: {len(plan) - len(todo)} of {len(plan)} shards already in {work}")
     state.wait_for_everyone()  # everyone has listed the missing shards before anyone writes
-    if todo:
-        emb = embedder or run_embedder(cfg, ds, device=str(state.device))
-        _embed_shards(ds, work, todo, emb, ecfg.dtype, state, log)
+    if todo: _embed_shards(cfg, work, todo, embedder, state, log)
     state.wait_for_everyone()
     if state.is_main_process:
         def publish(tmp):
@@ -239,10 +285,10 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
                 ranges = _shard_ranges(len(ds[s]), ecfg.shard_rows)
                 for i in range(len(ranges)): os.replace(_shard_file(work, s, i), _shard_file(tmp, s, i))
                 if ranges: idx['dim'] = int(np.load(_shard_file(tmp, s, 0), mmap_mode='r').shape[1])
-                ids = list(ds[s]['id']) if 'id' in ds[s].column_names else list(range(len(ds[s])))
-                idx['splits'][s] = {'rows': len(ds[s]), 'shards': len(ranges), 'ids_sha256': sha256_json(ids)}
+                digest, empty = _split_digest(b for f in split_files(src, s) for b in read_tables(f))   # streamed, not mapped
+                idx['splits'][s] = {'rows': len(ds[s]), 'shards': len(ranges), 'ids_sha256': digest}
                 counts[s] = len(ds[s])
-                counts['empty_texts'] += sum(1 for t in ds[s]['text'] if not (t and t.strip()))
+                counts['empty_texts'] += empty
             if idx['dim'] is None: idx['dim'] = (embedder or run_embedder(cfg, ds)).dim
             counts['dim'] = idx['dim']
             write_json(idx, tmp/'index.json')
@@ -253,17 +299,24 @@ def embed_dataset(cfg: Config, # the run's config; reads `RunDir(cfg.run_dir).sa
     return out
 
 # %% ../nbs/10_embed.ipynb #e89d4e44
-def load_embeddings(path, # an embed stage output (`RunDir.embed`)
+def iter_embeddings(path, # an embed stage output (`RunDir.embed`)
                     split: str, # 'train', 'validation' or 'test'
                     dtype: str | None = 'float32' # convert to this dtype (None keeps the stored one)
-                   ) -> np.ndarray:
-    "The embedding matrix of `split`, one row per dataset row in row order."
+                   ):
+    "`(first row, matrix)` of every shard of `split` in row order: the embeddings one shard at a time."
     path = Path(path)
     if not (path/'index.json').is_file(): raise StageError(f"{path} is not an embed output (no index.json): run the embed stage first (toremi embed)")
     idx = read_json(path/'index.json')
     if split not in idx['splits']: raise DataError(f"{path}: no split '{split}'; available: {', '.join(idx['splits'])}")
-    info = idx['splits'][split]
-    parts = [np.load(_shard_file(path, split, i)) for i in range(info['shards'])]
-    X = np.concatenate(parts) if parts else np.zeros((0, idx['dim']), idx['dtype'])
-    if X.shape[0] != info['rows']: raise DataError(f"{path}/{split}: shards hold {X.shape[0]} rows but index.json says {info['rows']}: rerun the embed stage with --force")
-    return X.astype(dtype, copy=False) if dtype else X
+    info, a = idx['splits'][split], 0
+    for i in range(info['shards']):
+        X = np.load(_shard_file(path, split, i))
+        yield a, (X.astype(dtype, copy=False) if dtype else X)
+        a += len(X)
+    if a != info['rows']: raise DataError(f"{path}/{split}: shards hold {a} rows but index.json says {info['rows']}: rerun the embed stage with --force")
+
+def load_embeddings(path, split: str, dtype: str | None = 'float32') -> np.ndarray:
+    "The embedding matrix of `split`, one row per dataset row in row order (all of it in memory: see `iter_embeddings`)."
+    idx = read_json(Path(path)/'index.json') if (Path(path)/'index.json').is_file() else None
+    parts = [X for _, X in iter_embeddings(path, split, dtype)]
+    return np.concatenate(parts) if parts else np.zeros((0, idx['dim']), dtype or idx['dtype'])

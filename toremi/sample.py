@@ -4,22 +4,24 @@
 
 # %% ../nbs/03_sample.ipynb #f1c2df1f
 from __future__ import annotations
-import dataclasses, hashlib, math, os, shutil
+import dataclasses, hashlib, json, math, os, pickle, shutil
 from pathlib import Path
 from typing import Iterable
 import numpy as np
-from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path, read_json
 from .config import parse_ratios
-from .corpus import reader_report
-from .split import SPLITS, corpus_path, read_corpus, doc_key, assign_splits, split_report, domain_health
+from .corpus import reader_report, unit_documents, text_pieces
+from .split import SPLITS, corpus_path, doc_key, group_of, group_splits, scan_corpus, HealthCounter
 from .tokenizer import EOS, build_tokenizer, load_tokenizer
+from .engine import map_units
+
+log = get_logger('toremi.sample')
 
 # %% auto #0
-__all__ = ['log', 'COLUMNS', 'cut_windows', 'allocate', 'plan_budgets', 'select_windows', 'tokenize_windows', 'window_hashes',
-           'duplicate_windows', 'check_sample_config', 'sample_corpus', 'load_sample']
-
-# %% ../nbs/03_sample.ipynb #d056891a
-log = get_logger('toremi.sample')
+__all__ = ['log', 'BUCKET_BITS', 'COLUMNS', 'cut_windows', 'Windower', 'encode_pieces', 'allocate', 'plan_budgets',
+           'select_windows', 'bucket_of', 'crossing_buckets', 'settle_crossing', 'bucket_levels', 'window_hashes',
+           'duplicate_windows', 'window_corpus', 'SplitWriter', 'write_dataset_dict', 'split_files', 'read_tables',
+           'check_sample_config', 'sample_corpus', 'load_sample']
 
 # %% ../nbs/03_sample.ipynb #509f15cc
 def cut_windows(ids: list, seq_len: int, min_tokens: int) -> tuple[list, int]:
@@ -28,32 +30,65 @@ def cut_windows(ids: list, seq_len: int, min_tokens: int) -> tuple[list, int]:
     if wins and len(wins[-1]) < min_tokens: return wins[:-1], len(wins[-1])
     return wins, 0
 
+# %% ../nbs/03_sample.ipynb #3defb843
+class Windower:
+    "Windows of `seq_len` tokens over one document fed piece by piece, plus EOS at its end: what `cut_windows` gives on the whole."
+    def __init__(self, seq_len: int, min_tokens: int, eos: int):
+        self.seq_len, self.min_tokens, self.eos = seq_len, min_tokens, eos
+        self.carry = np.zeros(0, np.int32)
+
+    def feed(self, ids: np.ndarray, # the next piece's token ids
+             last: bool # the document ends with this piece (EOS is added)
+            ) -> tuple[list, int]:
+        "(the windows complete so far, tokens dropped: the short tail of the last piece)."
+        a = np.concatenate([self.carry, np.asarray(ids, np.int32)] + ([np.array([self.eos], np.int32)] if last else []))
+        n = len(a) // self.seq_len * self.seq_len
+        wins = [a[i:i + self.seq_len] for i in range(0, n, self.seq_len)]
+        self.carry, dropped = a[n:], 0
+        if last:
+            if len(self.carry) >= self.min_tokens: wins.append(self.carry)
+            else: dropped = len(self.carry)
+            self.carry = np.zeros(0, np.int32)
+        return wins, dropped
+
 # %% ../nbs/03_sample.ipynb #681c0ce1
 _TOKENIZERS = {}
 def _backend(tok_path: str):
-    "The `tokenizers.Tokenizer` of a tokenizer folder, loaded once per process."
-    if tok_path not in _TOKENIZERS: _TOKENIZERS[tok_path] = load_tokenizer(tok_path).backend_tokenizer
+    "The `tokenizers.Tokenizer` of a tokenizer folder (its tokenizer.json; no `transformers` import), loaded once per process."
+    if tok_path not in _TOKENIZERS:
+        from tokenizers import Tokenizer
+        f = Path(tok_path)/'tokenizer.json'
+        if not f.is_file(): load_tokenizer(tok_path)   # names what is missing
+        tk = Tokenizer.from_file(str(f))
+        if tk.token_to_id(EOS) is None: raise DataError(f"{f}: no '{EOS}' token; rebuild the tokenizer with build_tokenizer(cfg, force=True)")
+        _TOKENIZERS[tok_path] = tk
     return _TOKENIZERS[tok_path]
 
-# %% ../nbs/03_sample.ipynb #1a5417fc
-def _windows_batch(batch: dict, tok_path: str, seq_len: int, min_tokens: int) -> dict:
-    "datasets.map function: documents -> one row per window (plus a marker row for a document without window)."
-    tk = _backend(tok_path)
-    eos = tk.token_to_id(EOS)
-    enc = tk.encode_batch(batch['text'], add_special_tokens=False)
-    out = {k: [] for k in ('id', 'doc_id', 'source', 'gold', 'group', 'split', 'n_tokens', 'input_ids', 'dropped')}
-    for j, e in enumerate(enc):
-        wins, dropped = cut_windows(e.ids + [eos], seq_len, min_tokens)
-        rows = wins if wins else [[]]
-        for w, ids in enumerate(rows):
-            out['id'].append(f"{batch['id'][j]}#{w}")
-            out['doc_id'].append(batch['id'][j])
-            for k in ('source', 'gold', 'group', 'split'): out[k].append(batch[k][j])
-            out['n_tokens'].append(len(ids))
-            out['input_ids'].append(ids)
-            out['dropped'].append(dropped if w == len(rows) - 1 else 0)
-    out['text'] = tk.decode_batch(out['input_ids'], skip_special_tokens=True)
-    return out
+# %% ../nbs/03_sample.ipynb #edd938ef
+def encode_pieces(tk, # a `tokenizers.Tokenizer`
+                  docs, # documents (dicts with `text`), in order
+                  batch_chars: int, piece_chars: int) -> Iterable[tuple]:
+    "`(doc, token ids of its next piece, last piece?)` for every document in order, tokenized in batches of about `batch_chars` characters."
+    batch, size = [], 0
+    def flush():
+        enc = tk.encode_batch_fast([p for _, p, _ in batch], add_special_tokens=False)
+        for (d, _, last), e in zip(batch, enc): yield d, np.array(e.ids, np.int32), last
+    for d in docs:
+        pieces = text_pieces(d['text'], piece_chars)
+        p = next(pieces)
+        for nxt in pieces:
+            batch.append((d, p, False))
+            size += len(p)
+            p = nxt
+            if size >= batch_chars:
+                yield from flush()
+                batch, size = [], 0
+        batch.append((d, p, True))
+        size += len(p)
+        if size >= batch_chars:
+            yield from flush()
+            batch, size = [], 0
+    if batch: yield from flush()
 
 # %% ../nbs/03_sample.ipynb #713128e8
 def allocate(total: int, shares: dict) -> dict:
@@ -106,14 +141,21 @@ def plan_budgets(available: dict, ratios, budget: int = 0, nested: Iterable = ()
     return dict(shares=shares, budget=budget, levels=levels, per_level=per_level, short=short)
 
 # %% ../nbs/03_sample.ipynb #a54cf9df
-def select_windows(sources: np.ndarray, n_tokens: np.ndarray, plan: dict, seed: int, min_tokens: int) -> dict:
+def select_windows(sources: np.ndarray, # the source of every train window
+                   n_tokens: np.ndarray, # its tokens
+                   keys: np.ndarray, # its key (uint64; `doc_key(window id, data_seed)`)
+                   plan: dict, # from `plan_budgets`
+                   min_tokens: int,
+                   ids=None, # window ids, to break ties of equal keys
+                  ) -> dict:
     "Rows (indices into the train windows) for the budget `plan`: {rows, nest, cut (0 = whole), got per source per level}."
     rows, nest, cut, got = [], [], [], {}
     K = len(plan['levels']) - 1
+    sources, n_tokens, keys = np.asarray(sources), np.asarray(n_tokens, np.int64), np.asarray(keys, np.uint64)
     for s in sorted(plan['shares']):
         idx = np.flatnonzero(sources == s)
-        rng = np.random.default_rng([seed, doc_key(s, seed) % 2**32])
-        idx = idx[rng.permutation(len(idx))]
+        if ids is None: idx = idx[np.argsort(keys[idx], kind='stable')]
+        else: idx = np.array(sorted(idx.tolist(), key=lambda i: (int(keys[i]), ids[i])), dtype=np.int64)
         cum = np.cumsum(n_tokens[idx])
         lv = [pl[s] for pl in plan['per_level']]
         n_whole = int(np.searchsorted(cum, lv[K], side='right'))  # windows that fit whole into the full budget
@@ -134,6 +176,58 @@ def select_windows(sources: np.ndarray, n_tokens: np.ndarray, plan: dict, seed: 
         got[s] = [int(tok[m & (nest_a <= k)].sum()) for k in range(K + 1)]
     return dict(rows=rows_a, nest=nest_a, cut=cut_a, got=got)
 
+# %% ../nbs/03_sample.ipynb #060fc66d
+BUCKET_BITS = 12   # the train windows of a source are counted in 2**12 buckets of their key
+
+def bucket_of(keys) -> np.ndarray:
+    "The bucket (the top `BUCKET_BITS` bits) of every key."
+    return (np.asarray(keys, np.uint64) >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
+
+def crossing_buckets(hist: np.ndarray, # train tokens of one source per bucket
+                     budgets: list, # that source's budget at every level
+                    ) -> list:
+    "For every budget, the first bucket whose running total of tokens exceeds it (`len(hist)`: the budget takes every window)."
+    cum = np.cumsum(hist)
+    return [int(np.searchsorted(cum, b, side='right')) for b in budgets]
+
+# %% ../nbs/03_sample.ipynb #f010aa46
+def settle_crossing(hist: np.ndarray, # train tokens of one source per bucket
+                    budgets: list, # the source's budget at every level (the last is the full one)
+                    rows: list, # (key, id, n_tokens) of that source's train windows in the crossing buckets
+                    min_tokens: int) -> dict:
+    "The windows of the crossing buckets that are in, {id: (nest, cut)}; the crossing buckets; the tokens got at every level."
+    cross = crossing_buckets(hist, budgets)
+    cum_before = np.concatenate([[0], np.cumsum(hist)])
+    K, chosen = len(budgets) - 1, {}
+    got = [int(cum_before[c]) for c in cross]           # the whole buckets before each crossing one
+    buckets = {}
+    for key, wid, n in sorted(rows):
+        b = int(bucket_of([key])[0])
+        if b in cross: buckets.setdefault(b, []).append((wid, int(n)))
+    for b, ws in sorted(buckets.items()):
+        cum = int(cum_before[b])
+        for wid, n in ws:
+            cum += n
+            fits = [k for k in range(K + 1) if cross[k] > b or (cross[k] == b and cum <= budgets[k])]
+            for k in range(K + 1):
+                if cross[k] == b and cum <= budgets[k]: got[k] += n
+            if fits: chosen[wid] = (min(fits), 0)
+            elif cross[K] == b:   # the first window past the full budget is cut to fill it; the rest of the source is out
+                rem = budgets[K] - (cum - n)
+                if rem >= min_tokens:
+                    chosen[wid] = (K, rem)
+                    got[K] += rem
+                break
+    return dict(chosen=chosen, got=got, crossing=cross)
+
+# %% ../nbs/03_sample.ipynb #7a541b0b
+def bucket_levels(buckets: np.ndarray, # the bucket of windows of one source outside its crossing buckets
+                  crossing: list, # `crossing_buckets` of that source
+                 ) -> np.ndarray:
+    "The nest level of every window outside the crossing buckets: the smallest budget whose crossing bucket lies after it (-1: none, the window is out)."
+    k = np.searchsorted(np.asarray(crossing), np.asarray(buckets), side='right')
+    return np.where(k < len(crossing), k, -1)
+
 # %% ../nbs/03_sample.ipynb #8a6d63eb
 def _features(extra: dict | None = None):
     import datasets as hd
@@ -141,47 +235,7 @@ def _features(extra: dict | None = None):
              text=hd.Value('string'), n_tokens=hd.Value('int32'), input_ids=hd.List(hd.Value('int32')))
     return hd.Features({**f, **(extra or {})})
 
-# %% ../nbs/03_sample.ipynb #c39119af
 COLUMNS = ('id', 'doc_id', 'source', 'gold', 'group', 'text', 'n_tokens', 'input_ids', 'nest')
-
-def tokenize_windows(docs: dict, split: list, tok_path, seq_len: int, min_tokens: int, num_proc: int = 1, work_dir=None):
-    "A `datasets.Dataset` with one row per window of every document (columns of contract 3 plus `split`, `dropped`)."
-    import datasets as hd
-    ds = hd.Dataset.from_dict({**docs, 'split': list(split)})
-    feats = _features(dict(split=hd.Value('string'), dropped=hd.Value('int32')))
-    kw = dict(cache_file_name=str(Path(work_dir)/'windows.arrow')) if work_dir else {}
-    n = max(1, min(int(num_proc), len(ds)))
-    old = os.environ.get('TOKENIZERS_PARALLELISM')
-    if n > 1: os.environ['TOKENIZERS_PARALLELISM'] = 'false'  # one thread per worker process: no fork warning, no oversubscription
-    try:
-        return ds.map(_windows_batch, batched=True, batch_size=256, num_proc=n if n > 1 else None, remove_columns=ds.column_names,
-                      fn_kwargs=dict(tok_path=str(tok_path), seq_len=seq_len, min_tokens=min_tokens), features=feats,
-                      desc='tokenize and cut windows', **kw)
-    finally:
-        if n > 1:
-            if old is None: os.environ.pop('TOKENIZERS_PARALLELISM', None)
-            else: os.environ['TOKENIZERS_PARALLELISM'] = old
-
-# %% ../nbs/03_sample.ipynb #8ed7342d
-def _count(values, mask, by):
-    "{key: sum of values[mask & by == key]} for every key of `by`."
-    return {str(k): int(values[mask & (by == k)].sum()) for k in sorted(set(by.tolist()))}
-
-# %% ../nbs/03_sample.ipynb #9da743bc
-def _take_train(ds, sel: dict, rows: np.ndarray, tok_path: str, seed: int):
-    "The train Dataset: selected whole windows plus truncated ones, with `nest`, in a seeded shuffled order."
-    import datasets as hd
-    whole, cut = sel['cut'] == 0, sel['cut'] > 0
-    parts = [ds.select(rows[whole]).add_column('nest', sel['nest'][whole].tolist())]
-    if cut.any():
-        d = ds.select(rows[cut]).to_dict()
-        d['input_ids'] = [ids[:c] for ids, c in zip(d['input_ids'], sel['cut'][cut].tolist())]
-        d['n_tokens'] = [len(x) for x in d['input_ids']]
-        d['text'] = _backend(tok_path).decode_batch(d['input_ids'], skip_special_tokens=True)
-        d['nest'] = sel['nest'][cut].tolist()
-        parts.append(hd.Dataset.from_dict(d, features=parts[0].features))
-    train = hd.concatenate_datasets(parts)
-    return train.select(np.random.default_rng(seed).permutation(len(train)))
 
 # %% ../nbs/03_sample.ipynb #7288cf8e
 def window_hashes(ds) -> np.ndarray:
@@ -203,76 +257,349 @@ def duplicate_windows(dd) -> dict:
                        examples=[dd[sp][int(i)]['id'] for i in np.flatnonzero(dup)[:5]])
     return out
 
+# %% ../nbs/03_sample.ipynb #32ad8600
+_WORK = [('id', 'string'), ('doc_id', 'string'), ('source', 'string'), ('gold', 'string'), ('group', 'string'), ('split', 'int8'),
+         ('n_tokens', 'int32'), ('input_ids', 'list<int32>'), ('key', 'uint64'), ('hash', 'uint64')]
+
+def _schema(cols) -> 'pa.Schema':
+    import pyarrow as pa
+    types = {'string': pa.string(), 'int8': pa.int8(), 'int32': pa.int32(), 'int64': pa.int64(), 'uint64': pa.uint64(), 'list<int32>': pa.list_(pa.int32())}
+    return pa.schema([(n, types[t]) for n, t in cols])
+
+def _table(cols: dict, schema) -> 'pa.Table':
+    "A table from column lists; `input_ids` given as a list of int32 arrays."
+    import pyarrow as pa
+    arrays = []
+    for f in schema:
+        v = cols[f.name]
+        if f.name == 'input_ids':
+            off = np.concatenate([[0], np.cumsum([len(x) for x in v])]).astype(np.int32)
+            vals = np.concatenate(v).astype(np.int32) if v else np.zeros(0, np.int32)
+            arrays.append(pa.ListArray.from_arrays(pa.array(off), pa.array(vals)))
+        else: arrays.append(pa.array(v, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+def _window_hash(ids: np.ndarray) -> int:
+    "A 64-bit BLAKE2 hash of token ids (as `window_hashes`)."
+    return int.from_bytes(hashlib.blake2b(np.asarray(ids, np.int32).tobytes(), digest_size=8).digest(), 'little')
+
+# %% ../nbs/03_sample.ipynb #c5eaa7d7
+def _top_docs(items, n: int = 4) -> list:
+    "The `n` largest documents of a source: (tokens, id, split), largest first, ties by id."
+    return sorted(items, key=lambda x: (-x[0], x[1]))[:n]
+
+def _window_unit(task: dict) -> dict:
+    "Engine unit function of pass 2: the windows of one corpus unit into a work file; counts, key histograms and held-out hashes back."
+    import pyarrow as pa
+    t = task
+    tk = _backend(t['tok_path'])
+    eos, codes, seed, nb = tk.token_to_id(EOS), t['codes'], t['seed'], 2 ** BUCKET_BITS
+    schema = _schema(_WORK)
+    st = dict(windows={}, tokens={}, hist={}, doc_tokens={}, top={}, held_hashes=[], dropped_by_source={},
+              dropped=dict(short_tail_windows=0, short_tail_tokens=0, documents_without_window=0, tokens_without_window=0))
+    cols = {n: [] for n, _ in _WORK}
+
+    def docs():
+        for pos, where, d in unit_documents(t['unit'], t['on_bad_line'], {}):
+            if pos < len(codes) and codes[pos] >= 0:
+                d['split'] = int(codes[pos])
+                yield d
+
+    with pa.OSFile(str(t['out']), 'wb') as sink, pa.ipc.new_file(sink, schema) as writer:
+        def flush():
+            if cols['id']: writer.write_table(_table(cols, schema))
+            for v in cols.values(): v.clear()
+        cur = None
+        for d, ids, last in encode_pieces(tk, docs(), t['batch_chars'], t['piece_chars']):
+            if d is not cur:
+                cur, win, w, ntok = d, Windower(t['seq_len'], t['min_tokens'], eos), 0, 0
+                g = group_of(d, t['group_by'])
+                md, src, sp = d.get('metadata') or {}, d['source'], d['split']
+                gold, group = '' if md.get('gold') is None else str(md['gold']), d['id'] if g is None else g
+            ntok += len(ids) + last
+            wins, dropped = win.feed(ids, last)
+            for x in wins:
+                wid = f"{d['id']}#{w}"
+                key, h = doc_key(wid, seed), _window_hash(x)
+                for k, v in (('id', wid), ('doc_id', d['id']), ('source', src), ('gold', gold), ('group', group), ('split', sp),
+                             ('n_tokens', len(x)), ('input_ids', x), ('key', key), ('hash', h)): cols[k].append(v)
+                ks = (SPLITS[sp], src)
+                st['windows'][ks] = st['windows'].get(ks, 0) + 1
+                st['tokens'][ks] = st['tokens'].get(ks, 0) + len(x)
+                if sp == 0: st['hist'].setdefault(src, np.zeros(nb, np.int64))[key >> (64 - BUCKET_BITS)] += len(x)
+                else: st['held_hashes'].append(h)
+                w += 1
+            if len(cols['id']) >= 4096: flush()
+            if last:
+                st['doc_tokens'][src] = st['doc_tokens'].get(src, 0) + ntok
+                st['top'][src] = _top_docs(st['top'].get(src, []) + [(ntok, d['id'], SPLITS[sp])])
+                st['dropped_by_source'][src] = st['dropped_by_source'].get(src, 0) + dropped
+                if w == 0:
+                    st['dropped']['documents_without_window'] += 1
+                    st['dropped']['tokens_without_window'] += dropped
+                elif dropped:
+                    st['dropped']['short_tail_windows'] += 1
+                    st['dropped']['short_tail_tokens'] += dropped
+        flush()
+    st['held_hashes'] = np.array(st['held_hashes'], np.uint64)
+    return st
+
+# %% ../nbs/03_sample.ipynb #c070efdc
+def _merge_windows(parts: list) -> dict:
+    "The counts of pass 2 summed over units (in unit order)."
+    out = dict(windows={}, tokens={}, hist={}, doc_tokens={}, top={}, dropped_by_source={}, dropped={})
+    for p in parts:
+        for k in ('windows', 'tokens', 'doc_tokens', 'dropped_by_source', 'dropped'):
+            for key, v in p[k].items(): out[k][key] = out[k].get(key, 0) + v
+        for s, h in p['hist'].items(): out['hist'][s] = out['hist'].get(s, 0) + h
+        for s, t in p['top'].items(): out['top'][s] = _top_docs(out['top'].get(s, []) + t)
+    out['held_hashes'] = np.unique(np.concatenate([p['held_hashes'] for p in parts] + [np.zeros(0, np.uint64)]))
+    return out
+
+def window_corpus(cfg, # the run's config (`sample`, `corpus.on_bad_line`, `data_seed`, `engine`)
+                  tok_path, # the tokenizer folder
+                  work, # a folder for the work files (one per unit of the corpus)
+                  min_tokens: int) -> tuple:
+    "Passes 1 and 2 of the sample stage: (the `CorpusScan`, the work files, the merged counts)."
+    s, cp = cfg.sample, corpus_path(cfg)
+    sc = scan_corpus(cp, cfg.data_seed, s.val_frac, s.test_frac, s.group_by, cfg.corpus.on_bad_line, cfg.engine, s.num_proc)
+    unknown = [k for k in parse_ratios(s.ratios or {}, 'sample.ratios') if k not in sc.sources]
+    if unknown:  # fail before the expensive tokenization
+        raise ConfigError(f"sample.ratios: unknown source(s) {', '.join(repr(k) for k in unknown)}; the corpus {cp} has sources {', '.join(sc.sources)}")
+    files = [Path(work)/f'windows-{i:06d}.arrow' for i in range(len(sc.units))]
+    tasks = [dict(unit=u, codes=sc.unit_codes(i), tok_path=str(tok_path), seq_len=s.seq_len, min_tokens=min_tokens, seed=cfg.data_seed,
+                  batch_chars=s.batch_chars, piece_chars=s.piece_chars, group_by=s.group_by, on_bad_line=cfg.corpus.on_bad_line, out=str(files[i]))
+             for i, u in enumerate(sc.units)]
+    return sc, files, _merge_windows(map_units(_window_unit, tasks, cfg.engine, s.num_proc, desc='tokenize and cut windows'))
+
+# %% ../nbs/03_sample.ipynb #8e4c8e6c
+def _crossing_unit(task: tuple) -> dict:
+    "Engine unit function of pass 3: (key, id, tokens) of the train windows of one work file that lie in a crossing bucket."
+    import pyarrow as pa
+    path, cross = task
+    out = {}
+    for b in read_tables(path):
+        b = b.select(['source', 'split', 'key', 'id', 'n_tokens'])
+        sp, key, bk = b.column('split').to_numpy(), b.column('key').to_numpy(), bucket_of(b.column('key').to_numpy())
+        srcs = np.array(b.column('source').to_pylist(), dtype=object)
+        for s, c in cross.items():
+            m = np.flatnonzero((sp == 0) & (srcs == s) & np.isin(bk, c))
+            if len(m): out.setdefault(s, []).extend(zip(key[m].tolist(), b.column('id').take(m).to_pylist(), b.column('n_tokens').take(m).to_pylist()))
+    return out
+
+# %% ../nbs/03_sample.ipynb #9fdb3ebb
+_KEEP = [('id', 'string'), ('doc_id', 'string'), ('source', 'string'), ('gold', 'string'), ('group', 'string'), ('text', 'string'),
+         ('n_tokens', 'int32'), ('input_ids', 'list<int32>'), ('nest', 'int64'), ('key', 'uint64'), ('hash', 'uint64')]
+
+def _part_of(keys: np.ndarray, parts: int) -> np.ndarray:
+    "The part (0..parts-1) of every key: monotone in the key, so parts in order, each sorted, are all keys sorted."
+    return (((np.asarray(keys, np.uint64) >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)).astype(np.int64)
+
+def _keep_unit(task: dict) -> dict:
+    "Engine unit function of pass 4: the chosen train windows (one cut) and the held-out windows of one work file, decoded, into part files."
+    import pickle, pyarrow as pa
+    t = task
+    tk, rules, held = _backend(t['tok_path']), pickle.loads(Path(t['rules']).read_bytes()), np.load(t['held'])
+    schema, writers, st = _schema(_KEEP), {}, dict(windows={}, tokens={}, selected={}, dups=[])
+    try:
+        for b in read_tables(t['path']):
+            n, sp, key = b.num_rows, b.column('split').to_numpy(), b.column('key').to_numpy()
+            srcs, ids = np.array(b.column('source').to_pylist(), dtype=object), b.column('id').to_pylist()
+            nest, cut = np.where(sp > 0, -1, -2), np.zeros(n, np.int64)   # -1: held out (kept), -2: train, not (yet) chosen
+            for s in set(srcs[sp == 0].tolist()):
+                if s not in rules: continue
+                m = np.flatnonzero((sp == 0) & (srcs == s))
+                bk, cross = bucket_of(key[m]), rules[s]['crossing']
+                lv = bucket_levels(bk, cross)
+                nest[m] = np.where(lv >= 0, lv, -2)
+                for j in m[np.isin(bk, cross)].tolist():
+                    nest[j], cut[j] = rules[s]['chosen'].get(ids[j], (-2, 0))
+            keep = np.flatnonzero(nest > -2)
+            if not len(keep): continue
+            off, vals = b.column('input_ids').offsets.to_numpy(), b.column('input_ids').values.to_numpy()
+            wins = [vals[off[j]:off[j] + (cut[j] or off[j + 1] - off[j])] for j in keep.tolist()]
+            cols = {c: b.column(c).take(keep).to_pylist() for c in ('id', 'doc_id', 'source', 'gold', 'group')}
+            cols.update(text=tk.decode_batch([w.tolist() for w in wins], skip_special_tokens=True), n_tokens=[len(w) for w in wins],
+                        input_ids=wins, nest=nest[keep].tolist(), key=key[keep].tolist(), hash=b.column('hash').take(keep).to_pylist())
+            tab = _table(cols, schema)
+            ksp, part = sp[keep], _part_of(key[keep], t['parts'])
+            for j, (s_, n_) in enumerate(zip(ksp.tolist(), cols['n_tokens'])):
+                kk = (SPLITS[s_], cols['source'][j])
+                st['windows'][kk] = st['windows'].get(kk, 0) + 1
+                st['tokens'][kk] = st['tokens'].get(kk, 0) + n_
+                if s_ == 0: st['selected'][cols['source'][j]] = st['selected'].get(cols['source'][j], 0) + 1
+            trh = np.array(cols['hash'], np.uint64)[ksp == 0]
+            st['dups'] += trh[np.isin(trh, held)].tolist()
+            for (s_, p) in sorted(set(zip(ksp.tolist(), part.tolist()))):
+                if (s_, p) not in writers:
+                    f = Path(t['parts_dir'])/SPLITS[s_]/f'{p:05d}'/f"{t['unit']:06d}.arrow"
+                    f.parent.mkdir(parents=True, exist_ok=True)
+                    sink = pa.OSFile(str(f), 'wb')
+                    writers[(s_, p)] = (sink, pa.ipc.new_file(sink, schema))
+                writers[(s_, p)][1].write_table(tab.filter(pa.array((ksp == s_) & (part == p))))
+    finally:
+        for sink, w in writers.values():
+            w.close()
+            sink.close()
+    return st
+
+# %% ../nbs/03_sample.ipynb #deef7386
+class SplitWriter:
+    "Write one split of a DatasetDict folder table by table (the layout of `save_to_disk`); `close()` writes its state."
+    def __init__(self, folder, # the split's folder (created)
+                 features, # its `datasets.Features`
+                 shard_bytes: int = 500 << 20): # start a new shard file after about this many bytes
+        self.folder, self.features, self.shard_bytes = Path(folder), features, shard_bytes
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.files, self.rows, self._w, self._size = [], 0, None, 0
+        self._hash = hashlib.sha256()
+
+    def write(self, table):
+        "Append a `pyarrow.Table` (its columns in the order of `features`)."
+        from datasets.arrow_writer import ArrowWriter
+        if self._w is None or self._size >= self.shard_bytes:
+            self._close_shard()
+            self.files.append(self.folder/f'.shard-{len(self.files):05d}.arrow')
+            self._w, self._size = ArrowWriter(features=self.features, path=str(self.files[-1])), 0
+        table = table.select(list(self.features)).cast(self.features.arrow_schema)
+        self._w.write_table(table)
+        self._size += table.nbytes
+        self.rows += table.num_rows
+        self._hash.update(('\n'.join(map(str, table.column('id').to_pylist())) if 'id' in table.column_names else str(table.num_rows)).encode() + b'\n')
+
+    def _close_shard(self):
+        if self._w is not None: self._w.finalize()
+        self._w = None
+
+    def close(self) -> dict:
+        "Name the shards `data-i-of-n.arrow`, write `state.json` and `dataset_info.json`; the split's rows and fingerprint."
+        import datasets as hd
+        from dataclasses import asdict
+        if self._w is None and not self.files: self.write(self.features.arrow_schema.empty_table())
+        self._close_shard()
+        names = [f'data-{i:05d}-of-{len(self.files):05d}.arrow' for i in range(len(self.files))]
+        for f, n in zip(self.files, names): os.replace(f, self.folder/n)
+        fp = self._hash.hexdigest()[:16]
+        state = dict(_data_files=[{'filename': n} for n in names], _fingerprint=fp, _format_columns=None, _format_kwargs={},
+                     _format_type=None, _output_all_columns=False, _split=None)
+        (self.folder/'state.json').write_text(json.dumps(state, indent=2, sort_keys=True), encoding='utf-8')
+        info = asdict(hd.DatasetInfo(features=self.features))
+        (self.folder/'dataset_info.json').write_text(json.dumps({k: info[k] for k in sorted(info)}, indent=2), encoding='utf-8')
+        return dict(rows=self.rows, fingerprint=fp, shards=len(names))
+
+def write_dataset_dict(root, splits) -> None:
+    "The `dataset_dict.json` of a DatasetDict folder whose split folders `SplitWriter` wrote."
+    (Path(root)/'dataset_dict.json').write_text(json.dumps({'splits': list(splits)}), encoding='utf-8')
+
+def split_files(root, split: str) -> list:
+    "The Arrow files of one split of a DatasetDict folder, in order (from its `state.json`)."
+    st = read_json(Path(root)/split/'state.json')
+    return [Path(root)/split/f['filename'] for f in st['_data_files']]
+
+def read_tables(path) -> Iterable:
+    "The record batches of an Arrow file (IPC file or stream format), read one at a time without mapping the file."
+    import pyarrow as pa
+    with pa.OSFile(str(path)) as src:
+        try: r = pa.ipc.open_file(src)
+        except pa.ArrowInvalid:
+            src.seek(0)
+            yield from pa.ipc.open_stream(src)
+            return
+        for i in range(r.num_record_batches): yield r.get_batch(i)
+
+# %% ../nbs/03_sample.ipynb #cdb3eee0
+def _write_split(parts_dir: Path, split: str, parts: int, folder: Path, dup_hashes: np.ndarray, health=None) -> dict:
+    "Write one split part by part, each part sorted by (key, id); its rows, tokens, held-out windows equal to a train window."
+    import datasets as hd, pyarrow as pa, pyarrow.compute as pc
+    w = SplitWriter(folder, _features(dict(nest=hd.Value('int64'))))
+    tokens = ndup = 0
+    examples = []
+    for p in range(parts):
+        files = sorted((Path(parts_dir)/split/f'{p:05d}').glob('*.arrow'))
+        if not files: continue
+        t = pa.Table.from_batches([b for f in files for b in read_tables(f)]).sort_by([('key', 'ascending'), ('id', 'ascending')])
+        if health is not None: health.add(t.column('source').to_pylist(), t.column('group').to_pylist(), t.column('n_tokens').to_numpy())
+        dup = np.isin(t.column('hash').to_numpy(), dup_hashes)
+        ndup += int(dup.sum())
+        if len(examples) < 5: examples += t.column('id').filter(pa.array(dup)).to_pylist()[:5 - len(examples)]
+        tokens += int(pc.sum(t.column('n_tokens')).as_py() or 0)
+        w.write(t)
+        del t
+    info = w.close()
+    return dict(rows=info['rows'], tokens=tokens, duplicates=dict(windows=ndup, share=ndup / info['rows'] if info['rows'] else 0.0, examples=examples))
+
 # %% ../nbs/03_sample.ipynb #b0e66368
 def _sample(tmp: Path, cfg, tok_path: Path, min_tokens: int) -> dict:
     "Body of the sample stage: writes the DatasetDict into `tmp`, returns the counts for meta.json."
-    import datasets as hd
-    s, cp, reader = cfg.sample, corpus_path(cfg), {}
-    docs = read_corpus(cp, cfg.corpus.on_bad_line, reader, s.group_by)
-    sources = sorted(set(docs['source']))
-    unknown = [k for k in parse_ratios(s.ratios or {}, 'sample.ratios') if k not in sources]
-    if unknown:  # fail before the expensive tokenization
-        raise ConfigError(f"sample.ratios: unknown source(s) {', '.join(repr(k) for k in unknown)}; the corpus {cp} has sources {', '.join(sources)}")
-    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, s.val_frac, s.test_frac, docs['group'])
-    groups = dict(split_report(docs['group'], split), own_group=reader.pop('own_group', 0), group_by=s.group_by)
-    if groups['leaked_groups']: raise StageError(f"sample: groups in two splits {groups['leaked_examples']}: a bug in assign_splits; please report it")
-    n_docs = groups['documents']
+    import datasets as hd, pickle
+    s, cp = cfg.sample, corpus_path(cfg)
     work = temp_path(tmp.parent/'sample-work', is_dir=True)  # removed below, or by the next run if this one is killed
     try:
-        ds = tokenize_windows(docs, split, tok_path, s.seq_len, min_tokens, s.num_proc, work)
-        del docs
-        t = ds.data
-        src = np.array(t.column('source').to_pylist(), dtype=object)
-        spl = np.array(t.column('split').to_pylist(), dtype=object)
-        ntok = t.column('n_tokens').to_numpy().astype(np.int64)
-        drop = t.column('dropped').to_numpy().astype(np.int64)
-        win = ntok > 0
-        available = {k: int(ntok[(spl == 'train') & (src == k)].sum()) for k in sources}
+        sc, files, W = window_corpus(cfg, tok_path, work, min_tokens)
+        sources, groups = sc.sources, sc.report()
+        if groups['leaked_groups']: raise StageError(f"sample: groups in two splits {groups['leaked_examples']}: a bug in group_splits; please report it")
+        available = {k: W['tokens'].get(('train', k), 0) for k in sources}
         plan = plan_budgets(available, s.ratios, s.budget, s.nested, s.on_short)
-        tr = np.flatnonzero((spl == 'train') & win)
-        sel = select_windows(src[tr], ntok[tr], plan, cfg.data_seed, min_tokens)
-        out = {'train': _take_train(ds, sel, tr[sel['rows']], str(tok_path), cfg.data_seed)}
-        for sp in SPLITS[1:]:
-            idx = np.flatnonzero((spl == sp) & win)
-            out[sp] = ds.select(idx).add_column('nest', [-1] * len(idx))
-        dd = hd.DatasetDict({k: v.select_columns(list(COLUMNS)) for k, v in out.items()})
-        dd.save_to_disk(str(tmp))
-        dups = duplicate_windows(dd)
-        health = domain_health(dd['train']['source'], dd['train']['group'], dd['train']['n_tokens'])
+        K, nb = len(plan['levels']) - 1, 2 ** BUCKET_BITS
+        budgets = {k: [pl[k] for pl in plan['per_level']] for k in sources}
+        hist = {k: W['hist'].get(k, np.zeros(nb, np.int64)) for k in sources}
+        cross = {k: crossing_buckets(hist[k], budgets[k]) for k in sources}
+        rows = {}
+        for r in map_units(_crossing_unit, [(f, cross) for f in files], cfg.engine, s.num_proc, desc='crossing buckets'):
+            for k, v in r.items(): rows.setdefault(k, []).extend(v)
+        rules = {k: settle_crossing(hist[k], budgets[k], rows.get(k, []), min_tokens) for k in sources}
+        (work/'rules.pkl').write_bytes(pickle.dumps({k: dict(crossing=r['crossing'], chosen=r['chosen']) for k, r in rules.items()}))
+        np.save(work/'held.npy', W['held_hashes'])
+        kept_tokens = sum(min(budgets[k][K], available[k]) for k in sources) + sum(v for (sp, _), v in W['tokens'].items() if sp != 'train')
+        parts = max(1, math.ceil(kept_tokens * 10 / max(16 << 20, 16 * s.batch_chars)))
+        keep = map_units(_keep_unit, [dict(path=str(f), unit=i, rules=str(work/'rules.pkl'), held=str(work/'held.npy'), parts=parts,
+                                           parts_dir=str(work/'parts'), tok_path=str(tok_path)) for i, f in enumerate(files)],
+                         cfg.engine, s.num_proc, desc='keep windows')
+        dup_hashes = np.unique(np.array([h for k in keep for h in k['dups']], np.uint64))
+        health, out = HealthCounter(), {}
+        for sp in SPLITS: out[sp] = _write_split(work/'parts', sp, parts, tmp/sp, dup_hashes, health if sp == 'train' else None)
+        write_dataset_dict(tmp, SPLITS)
     finally: shutil.rmtree(work, ignore_errors=True)
-    K = len(plan['levels']) - 1
-    train = {k: dict(share=plan['shares'][k], available_tokens=available[k], available_windows=int(((src[tr]) == k).sum()),
-                     requested=plan['per_level'][K][k], got=sel['got'][k][K], short=k in plan['short'],
-                     windows=int((src[tr[sel['rows']]] == k).sum()),
-                     nested_requested=[pl[k] for pl in plan['per_level']], nested_got=sel['got'][k]) for k in sources}
+    selected = {}
+    for k in keep:
+        for src, n in k['selected'].items(): selected[src] = selected.get(src, 0) + n
+    train = {k: dict(share=plan['shares'][k], available_tokens=available[k], available_windows=W['windows'].get(('train', k), 0),
+                     requested=plan['per_level'][K][k], got=rules[k]['got'][K], short=k in plan['short'], windows=selected.get(k, 0),
+                     nested_requested=budgets[k], nested_got=rules[k]['got']) for k in sources}
+    dups = {sp: out[sp]['duplicates'] for sp in SPLITS[1:]}
     short = sorted(plan['short'])
     n_dup = {sp: v['windows'] for sp, v in dups.items() if v['windows']}
     if n_dup: log.warning(f"sample: held-out windows equal to a train window: {n_dup} (e.g. {[e for v in dups.values() for e in v['examples']][:3]}); "
                           "the same text under two document ids — see counts.duplicates in meta.json")
     if short: log.warning(f"sample: source(s) {', '.join(short)} ran short of their budget and were kept whole (on_short=report): "
                           + '; '.join(f"{k}: got {train[k]['got']:,} of {train[k]['requested']:,}" for k in short))
+    long_docs = [dict(id=d, source=k, split=sp, tokens=n, share=round(n / W['doc_tokens'][k], 4)) for k in sources for n, d, sp in W['top'].get(k, [])
+                 if n > s.max_doc_share * W['doc_tokens'][k]]
+    if long_docs: log.warning(f"sample: {len(long_docs)} document(s) hold more than {s.max_doc_share:.0%} of their source's tokens: "
+                              + '; '.join(f"{d['id']} ({d['source']}, {d['split']}): {d['tokens']:,} tokens, {d['share']:.0%}" for d in long_docs[:5])
+                              + " — see counts.long_documents in meta.json; such a source is mostly one document")
+    held_out = {sp: dict(windows={k: W['windows'].get((sp, k), 0) for k in sources}, tokens={k: W['tokens'].get((sp, k), 0) for k in sources}) for sp in SPLITS[1:]}
     return dict(
-        corpus=str(cp), reader=reader_report(reader), skipped_lines=reader.get('skipped', {}), tokenizer=s.tokenizer, seq_len=s.seq_len, min_tokens=min_tokens, budget=plan['budget'], levels=plan['levels'],
-        documents=n_docs, groups=groups, duplicates=dups, health=dict(source=health), windows={k: len(v) for k, v in dd.items()},
-        tokens={k: int(np.sum(v.data.column('n_tokens').to_numpy())) for k, v in dd.items()},
-        requested=sum(plan['per_level'][K].values()), got=sum(v['got'] for v in train.values()), short_sources=short,
-        train=train,
-        held_out={sp: dict(windows=_count(win.astype(np.int64), spl == sp, src), tokens=_count(ntok, spl == sp, src)) for sp in SPLITS[1:]},
-        dropped=dict(short_tail_windows=int(((drop > 0) & win).sum()), short_tail_tokens=int(drop[win].sum()),
-                     documents_without_window=int((~win).sum()), tokens_without_window=int(drop[~win].sum()),
-                     by_source={k: int(drop[src == k].sum()) for k in sources}))
+        corpus=str(cp), reader=reader_report(sc.stats), skipped_lines=sc.stats.get('skipped', {}), tokenizer=s.tokenizer, seq_len=s.seq_len,
+        min_tokens=min_tokens, budget=plan['budget'], levels=plan['levels'], documents=groups['documents'], groups=groups, duplicates=dups,
+        health=dict(source=health.result()), windows={sp: out[sp]['rows'] for sp in SPLITS}, tokens={sp: out[sp]['tokens'] for sp in SPLITS},
+        requested=sum(plan['per_level'][K].values()), got=sum(v['got'] for v in train.values()), short_sources=short, train=train, held_out=held_out,
+        dropped=dict(W['dropped'], by_source={k: W['dropped_by_source'].get(k, 0) for k in sources}), long_documents=long_docs)
 
 # %% ../nbs/03_sample.ipynb #c1e24510
 def check_sample_config(s, min_tokens: int | None = None) -> int:
     "Check a `SampleConfig` before any work (ConfigError naming the key); returns the resolved `min_tokens`."
     if not isinstance(s.seq_len, int) or s.seq_len < 2: raise ConfigError(f"sample.seq_len must be an int >= 2, got {s.seq_len!r}")
     if not isinstance(s.num_proc, int) or s.num_proc < 1: raise ConfigError(f"sample.num_proc must be an int >= 1, got {s.num_proc!r}")
+    for k in ('batch_chars', 'piece_chars', 'bpe_chars'):
+        if not isinstance(getattr(s, k), int) or getattr(s, k) < 2: raise ConfigError(f"sample.{k} must be an int >= 2, got {getattr(s, k)!r}")
+    if not 0 < s.max_doc_share <= 1: raise ConfigError(f"sample.max_doc_share must be in (0, 1], got {s.max_doc_share!r}")
     if s.on_short not in ('error', 'report'): raise ConfigError(f"sample.on_short must be 'error' or 'report', got {s.on_short!r}")
     if not isinstance(s.budget, int) or s.budget < 0: raise ConfigError(f"sample.budget must be an int >= 0 (0 = as many tokens as the ratios allow), got {s.budget!r}")
     bad = [n for n in s.nested if not isinstance(n, int) or n <= 0 or (s.budget and n > s.budget)]
     if bad: raise ConfigError(f"sample.nested: budget(s) {bad} must be ints > 0 and <= sample.budget ({s.budget or 'resolved from the ratios'})")
     parse_ratios(s.ratios or {}, 'sample.ratios')
-    assign_splits([], [], 0, s.val_frac, s.test_frac)
+    group_splits([], [], [], s.val_frac, s.test_frac)
     mt = max(2, s.seq_len // 16) if min_tokens is None else int(min_tokens)
     if not 1 <= mt <= s.seq_len: raise ConfigError(f"min_tokens must be in [1, sample.seq_len={s.seq_len}], got {mt}")
     return mt
@@ -285,7 +612,8 @@ def sample_corpus(cfg, force: bool = False, min_tokens: int | None = None) -> Pa
     rd, cp = RunDir(cfg.run_dir), corpus_path(cfg)
     if not cp.exists(): raise StageError(f"the corpus {cp} does not exist: run `toremi corpus` / build_corpus(cfg) first")
     tok_path = build_tokenizer(cfg)  # a no-op when the tokenizer is current
-    conf = dict(sample={k: v for k, v in dataclasses.asdict(s).items() if k != 'num_proc'}, data_seed=cfg.data_seed, min_tokens=mt,
+    conf = dict(sample={k: v for k, v in dataclasses.asdict(s).items() if k not in ('num_proc', 'batch_chars', 'max_doc_share')}, data_seed=cfg.data_seed, min_tokens=mt,
+                selection='window keys',  # train windows in the order of doc_key(window id, data_seed); rows in key order
                 on_bad_line=cfg.corpus.on_bad_line)
     run_stage('sample', rd.sample, conf, lambda tmp: _sample(Path(tmp), cfg, tok_path, mt), inputs=[cp, tok_path], force=force, log=log)
     return rd.sample

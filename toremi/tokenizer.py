@@ -4,17 +4,19 @@
 
 # %% ../nbs/02_tokenizer.ipynb #63ad6288
 from __future__ import annotations
-import dataclasses, json, os, zipfile
+import dataclasses, json, os, shutil, zipfile
 from pathlib import Path
 from typing import Iterable
-from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress
+import numpy as np
+from .core import ConfigError, DataError, StageError, RunDir, run_stage, get_logger, progress, temp_path
 from .packages import fetch_package
-from .split import read_corpus, assign_splits, corpus_path
-from .corpus import reader_report
+from .split import corpus_path, scan_corpus
+from .corpus import reader_report, read_units, unit_documents, text_pieces
+from .engine import map_units
 
 # %% auto #0
 __all__ = ['EOS', 'GPT2_PACKAGE', 'GPT2_WHEEL_SHA256', 'GPT2_FILES', 'TOKENIZERS', 'log', 'read_gpt2_files', 'wrap_tokenizer',
-           'gpt2_tokenizer', 'train_bpe', 'load_tokenizer', 'build_tokenizer']
+           'gpt2_tokenizer', 'train_bpe', 'load_tokenizer', 'bpe_sample', 'build_tokenizer']
 
 # %% ../nbs/02_tokenizer.ipynb #5c6274f7
 EOS = '<|endoftext|>'
@@ -108,24 +110,65 @@ def load_tokenizer(path):
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     return tok
 
+# %% ../nbs/02_tokenizer.ipynb #bedb87ea
+def bpe_sample(scan, # a `toremi.split.CorpusScan`
+               max_chars: int, # `sample.bpe_chars`
+              ) -> np.ndarray:
+    "Which documents the BPE learns from: train documents in the order of their id key while their characters fit in `max_chars` (at least one)."
+    if not isinstance(max_chars, int) or max_chars < 1: raise ConfigError(f"sample.bpe_chars must be an int >= 1, got {max_chars!r}")
+    train = np.flatnonzero(scan.split == 0)
+    order = train[np.argsort(scan.dkey[train], kind='stable')]
+    n = max(1, int(np.searchsorted(np.cumsum(scan.chars[order]), max_chars, side='right')))
+    out = np.zeros(len(scan.split), bool)
+    out[order[:n]] = True
+    return out
+
+# %% ../nbs/02_tokenizer.ipynb #eaa8492c
+def _bpe_texts(task: tuple) -> dict:
+    "Engine unit function: write the pieces of one unit's sampled documents to a JSONL work file; their count and characters."
+    unit, take, on_bad_line, piece_chars, out = task
+    n = chars = 0
+    with open(out, 'w', encoding='utf-8') as f:
+        for pos, where, d in unit_documents(unit, on_bad_line, {}):
+            if pos >= len(take) or not take[pos]: continue
+            for p in text_pieces(d['text'], piece_chars):
+                f.write(json.dumps(p, ensure_ascii=False) + '\n')
+                n, chars = n + 1, chars + len(p)
+    return dict(pieces=n, characters=chars)
+
+def _read_texts(files) -> Iterable[str]:
+    "The texts of `_bpe_texts` work files, in order."
+    for fn in files:
+        with open(fn, encoding='utf-8') as f:
+            for line in f: yield json.loads(line)
+
 # %% ../nbs/02_tokenizer.ipynb #3ff59aad
 def _stage_config(cfg) -> dict:
     s = cfg.sample
     if s.tokenizer == 'gpt2': return dict(tokenizer='gpt2', package=list(GPT2_PACKAGE), sha256=GPT2_WHEEL_SHA256, model_max_length=s.seq_len)
-    return dict(tokenizer='bpe', vocab_size=s.vocab_size, min_frequency=2, trained_on='train documents', data_seed=cfg.data_seed,
-                val_frac=s.val_frac, test_frac=s.test_frac, group_by=s.group_by, on_bad_line=cfg.corpus.on_bad_line, model_max_length=s.seq_len)
+    return dict(tokenizer='bpe', vocab_size=s.vocab_size, min_frequency=2, trained_on='a seeded sample of the train documents', bpe_chars=s.bpe_chars,
+                piece_chars=s.piece_chars, data_seed=cfg.data_seed, val_frac=s.val_frac, test_frac=s.test_frac, group_by=s.group_by,
+                on_bad_line=cfg.corpus.on_bad_line, model_max_length=s.seq_len)
 
 # %% ../nbs/02_tokenizer.ipynb #a24fb0f0
 def _train_on_corpus(cfg, cp: Path, tmp: Path) -> dict:
-    "Train the BPE on the train documents of the corpus at `cp` and save it into `tmp`."
-    stats = {}
-    docs = read_corpus(cp, cfg.corpus.on_bad_line, stats, cfg.sample.group_by)
-    split = assign_splits(docs['id'], docs['source'], cfg.data_seed, cfg.sample.val_frac, cfg.sample.test_frac, docs['group'])
-    texts = [t for t, s in zip(docs['text'], split) if s == 'train']
-    tok = train_bpe(texts, cfg.sample.vocab_size, length=len(texts), model_max_length=cfg.sample.seq_len)
+    "Train the BPE on a seeded sample of the train documents of the corpus at `cp` and save it into `tmp`."
+    s = cfg.sample
+    sc = scan_corpus(cp, cfg.data_seed, s.val_frac, s.test_frac, s.group_by, cfg.corpus.on_bad_line, cfg.engine, s.num_proc)
+    take = bpe_sample(sc, s.bpe_chars)
+    work = temp_path(tmp.parent/'tokenizer-work', is_dir=True)   # removed below, or by the next run if this one is killed
+    try:
+        files = [work/f'texts-{i:06d}.jsonl' for i in range(len(sc.units))]
+        tasks = [(u, sc.by_position(i, take, False), cfg.corpus.on_bad_line, s.piece_chars, files[i]) for i, u in enumerate(sc.units)]
+        got = map_units(_bpe_texts, tasks, cfg.engine, s.num_proc, desc='tokenizer texts')
+        n = sum(g['pieces'] for g in got)
+        tok = train_bpe(_read_texts(files), s.vocab_size, length=n, model_max_length=s.seq_len)
+    finally: shutil.rmtree(work, ignore_errors=True)
     tok.save_pretrained(str(tmp))
-    return dict(tokenizer='bpe', vocab_size=len(tok), eos_token_id=tok.eos_token_id, train_documents=len(texts),
-                held_out_documents=len(split) - len(texts), reader=reader_report(stats))
+    train = int((sc.split == 0).sum())
+    return dict(tokenizer='bpe', vocab_size=len(tok), eos_token_id=tok.eos_token_id, train_documents=train, held_out_documents=int((sc.split > 0).sum()),
+                learned_documents=int(take.sum()), learned_characters=int(sum(g['characters'] for g in got)),
+                train_characters=int(sc.chars[sc.split == 0].sum()), reader=reader_report(sc.stats))
 
 # %% ../nbs/02_tokenizer.ipynb #eee8d366
 def build_tokenizer(cfg, force: bool = False) -> Path:
