@@ -108,13 +108,14 @@ def _anno(a) -> str:
 
 
 def _params_table(obj) -> list[str]:
-    "The parameters of a callable with type, default and docment (the comment beside each parameter)."
+    "The parameters of a callable with type, default and docment (the comment beside each parameter); none when no parameter has a docment."
     from fastcore.docments import docments
     try: d = docments(obj, full=True)
     except Exception: return []
     rows = []
+    if not any(v['docment'] for k, v in d.items() if k not in ('self', 'return')): return []   # the signature says it all
     for name, v in d.items():
-        if name in ('self', 'return'): continue
+        if name in ('self', 'return') or (v['anno'] in ('VAR_POSITIONAL', 'VAR_KEYWORD') and not v['docment']): continue
         default = '' if v['default'] is inspect.Parameter.empty else f'`{v["default"]!r}`'
         rows.append(f'| `{name}` | {_cell(_anno(v["anno"]))} | {_cell(default) if default else ""} | {_cell(v["docment"] or "")} |')
     if not rows: return []
