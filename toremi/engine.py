@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_engine.ipynb #5dd77ef8
 from __future__ import annotations
-import contextlib, multiprocessing, os, pickle
+import contextlib, multiprocessing, os, pickle, signal
 import numpy as np
 from .core import ConfigError, StageError, ToremiError, get_logger, progress
 
@@ -35,11 +35,16 @@ def _env(**kw):
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
+def _pool_worker():
+    "A pool worker ends quietly when the pool terminates it (SIGTERM), whatever handler it inherited from a forking study; Ctrl-C is the parent's."
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 def _local_map(fn, items: list, workers: int, desc: str) -> list:
     "`fn` on every item, in this process or in `workers` forked processes, results in item order."
     if workers <= 1 or len(items) <= 1: return [fn(x) for x in progress(items, desc)]
     method = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
-    with _env(TOKENIZERS_PARALLELISM='false'), multiprocessing.get_context(method).Pool(min(workers, len(items))) as pool:
+    with _env(TOKENIZERS_PARALLELISM='false'), multiprocessing.get_context(method).Pool(min(workers, len(items)), initializer=_pool_worker) as pool:
         return list(progress(pool.imap(fn, items, chunksize=1), desc, total=len(items)))
 
 # %% ../nbs/02_engine.ipynb #3e6214a9
