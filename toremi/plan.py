@@ -227,6 +227,7 @@ def study_runs(run_dir, # the study's run directory (holds the study's config.ya
     if cfg is None:
         if not (root/'config.yaml').is_file(): raise StageError(f"{root} is not a study run directory (no config.yaml): run `toremi study --run-dir {root}` first, or pass the right --run-dir")
         cfg = load_config(root/'config.yaml')
+    cfg = with_changes(cfg, run_dir=str(root.resolve()))   # its paths (DoReMi's weights files) from where the folder is, not from the cwd (a papermill kernel runs in nbs/study/)
     rows, planned = [], plan_runs(cfg, 'all', controls)
     for r in planned:
         if part != 'all' and r.part != part: continue
