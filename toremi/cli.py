@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #e7ed9e17
 from __future__ import annotations
-import argparse, contextlib, signal, sys, warnings
+import argparse, contextlib, math, signal, sys, warnings
 from pathlib import Path
 from . import __version__
 from .core import RunDir, StageError, ToremiError, folder_lock, interrupt_on
@@ -74,8 +74,9 @@ def _study(cfg, args):
     if changed: print(f"toremi {args.command}: data keys changed since the last study in {cfg.run_dir}: {'; '.join(changed[:8])}. The data stages "
                       "that read them are rebuilt, then every stage after them (each names its reason), and runs trained on the old data are trained again", file=sys.stderr)
     part = 'core' if args.command == 'study' else 'extra'
-    print(run_study(cfg, part, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir,
-                    prepare_only=getattr(args, 'prepare_only', False), compare_to=args.compare_to))
+    out = run_study(cfg, part, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir,
+                    prepare_only=getattr(args, 'prepare_only', False), compare_to=args.compare_to, time_budget=args.time_budget)
+    if out is not None: print(out)   # None: a sitting that ended with runs left (it printed what is done and what comes next)
 
 # %% ../nbs/90_cli.ipynb #ae02b620
 def _figures(cfg, args):
@@ -118,8 +119,17 @@ def _annotate_args(sp):
 def _figures_args(sp):
     sp.add_argument('--figures-dir', type=Path, help='where figures go (default: <run_dir>/figures)')
 
+def _seconds(text: str) -> float:
+    "A positive number of seconds (argparse type)."
+    try: v = float(text)
+    except ValueError: v = math.nan
+    if not v > 0 or math.isinf(v): raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return v
+
 def _study_args(sp):
     _figures_args(sp)
+    sp.add_argument('--time-budget', type=_seconds, metavar='SECONDS', help='run in sittings: start only what reaches a checkpoint within SECONDS, stop there '
+                    '(exit 0, saying what is done and what the next sitting does); run the same command again to continue')
     sp.add_argument('--no-figures', action='store_true', help='skip drawing figures at the end')
     sp.add_argument('--compare-to', type=Path, help='a folder of earlier results (summary_<part>.csv) the rerun is compared with (default: the figures folder as it was)')
 
