@@ -84,8 +84,8 @@ def _figures(cfg, args):
     for p in run_figures(cfg.run_dir, args.figures_dir, args.part): print(p)
 
 def _pack(cfg, args):
-    from toremi.pack import pack
-    print(pack(args.pack_from, args.pack_to))
+    from toremi.pack import pack, pack_results
+    print((pack_results if args.results else pack)(args.pack_from, args.pack_to))
 
 def _unpack(cfg, args):
     from toremi.pack import unpack
@@ -107,8 +107,8 @@ COMMANDS = {  # name: (config sections whose flags it takes, help, runner)
     'study': (ALL, "the core study: every stage, every strategy and seed, DoReMi, noise, results and figures", _study),
     'study-extra': (ALL, "the extra baselines and the ToReMi ablations (after `toremi study`), results and figures", _study),
     'figures': ((), "redraw every figure and table from saved results (never retrains)", _figures),
-    'pack': ((), "pack a prepared run directory (tokenizer, annotated and noised splits as token ids, configs, checksums) into one archive", _pack),
-    'unpack': ((), "unpack a `toremi pack` archive into a run directory, checking every checksum", _unpack),
+    'pack': ((), "pack a prepared run directory (tokenizer, annotated and noised splits as token ids, configs, checksums) into one archive; --results: the finished runs' results", _pack),
+    'unpack': ((), "unpack a `toremi pack` archive into a run directory, checking every checksum (a results pack is merged into it)", _unpack),
 }
 
 # %% ../nbs/90_cli.ipynb #55fe2cb7
@@ -141,7 +141,9 @@ EXTRA_ARGS = {  # name: functions that add a command's own arguments
     'study-extra': [_study_args],
     'figures': [_figures_args, lambda sp: sp.add_argument('--part', choices=('core', 'extra', 'all'), default='all',
                                                           help='which study notebooks to run (all: the extra ones when extra runs exist)')],
-    'pack': [lambda sp: sp.add_argument('pack_from', metavar='RUN_DIR', type=Path), lambda sp: sp.add_argument('pack_to', metavar='OUT', type=Path)],
+    'pack': [lambda sp: sp.add_argument('pack_from', metavar='RUN_DIR', type=Path), lambda sp: sp.add_argument('pack_to', metavar='OUT', type=Path),
+             lambda sp: sp.add_argument('--results', action='store_true', help="pack the finished runs' results (records, evaluations, configs, the plan; no weights, "
+                                        "no checkpoints) instead of the data; `toremi unpack` merges them into another run directory")],
     'unpack': [lambda sp: sp.add_argument('archive', metavar='ARCHIVE', type=Path), lambda sp: sp.add_argument('unpack_to', metavar='RUN_DIR', type=Path)],
 }
 
