@@ -28,7 +28,15 @@ say "wheels installed"
 
 # 2. the data (once per machine), then the results of earlier sittings
 if [ ! -f "$RUN_DIR/pack.json" ]; then toremi unpack "$CARRY/data.tar.xz" "$RUN_DIR"; say "data unpacked"; fi
-for r in "$CARRY"/results-*.tar.xz; do [ -f "$r" ] && toremi unpack "$r" "$RUN_DIR" && say "merged $(basename "$r")"; done
+packs=("$CARRY"/results-*.tar.xz)   # the newest holds every run finished so far; merging older ones too changes nothing
+if [ -f "${packs[0]}" ]; then
+  "$PYTHON" -c 'import sys
+from toremi.core import ToremiError
+from toremi.pack import unpack
+try: [unpack(a, sys.argv[1]) for a in sys.argv[2:]]
+except ToremiError as e: sys.exit(f"sitting: {e}")' "$RUN_DIR" "${packs[@]}"
+  say "merged ${#packs[@]} results pack(s)"
+fi
 
 # 3. the study for what is left of the budget (the install and unpack above count)
 left=$(( BUDGET - ($(date +%s) - t0) ))

@@ -290,7 +290,7 @@ def plan_sitting(runs: list, root, est: dict, evaluate: bool = True) -> pd.DataF
         lost = r.group == 'proxy' and not Path(r.weights).is_file()   # a proxy without its weights file is trained again
         if st['status'] == 'ok' and (st['evaluated'] or ev == 0) and not lost: left, needs, finish = 'done', 0.0, 0.0
         elif st['status'] == 'ok': left, needs, finish = 'evaluate', ev, ev
-        else: left, needs, finish = 'train', nan(est['startup_s']) + step_s, train + ev
+        else: left, needs, finish = 'train', nan(est['startup_s']) + (0.0 if math.isnan(step_s) else step_s), train + ev
         rows.append(dict(name=r.name, left=left, step=step, max_steps=r.cfg.train.max_steps, needs=needs, finish=finish))
     return pd.DataFrame(rows, columns=['name', 'left', 'step', 'max_steps', 'needs', 'finish'])
 
@@ -362,6 +362,7 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
         budget = sitting_budget(plan_sitting(runs, rd.root, est, evaluate), est, time_budget, t0)   # refuses a budget too short for any progress
         budget.on_cut = lambda name, seconds: cut_report(rd.root, name, seconds)
     rd.root.mkdir(parents=True, exist_ok=True)
+    data_ready = (rd.annotated/'dataset_dict.json').is_file()   # a sitting that finds the data made spends its budget on runs
     save_config(cfg, rd.root/'config.yaml')
     prepare(cfg, force=force, noise=cfg.study.noise and part in ('extra', 'all'))
     if evaluate and cfg.eval.tasks:
@@ -387,10 +388,10 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
                                             runs={n: dataclasses.asdict(r) for n, r in budget.reports.items() if isinstance(r, RunReport)}))
         after = plan_sitting(runs + controls, rd.root, sitting_estimates(rd.root), evaluate)
         if (after.left != 'done').any():   # the controls are planned once the part's runs are done: then they are in `after`
-            if not budget.started and est['startup_s'] is not None:   # measured, and still nothing could start: this budget never makes progress
-                quickest = after[after.left != 'done'].needs.min()
+            if not budget.started and data_ready:   # the data was there and still nothing could start: this budget never makes progress
+                quickest = after[after.left != 'done'].needs.fillna(0.0).min()
                 raise StageError(f"--time-budget {time_budget:g}: too short to make progress: after the data checks ({t_data:.0f}s) no run could reach a checkpoint "
-                                 f"(the quickest needs ~{quickest:.0f}s, as measured in earlier sittings, plus {budget.reserve:.0f}s kept for it); "
+                                 f"(the quickest needs ~{quickest:.0f}s as measured so far, plus {budget.reserve:.0f}s kept for it); "
                                  f"give at least --time-budget {math.ceil(t_data + quickest + budget.reserve) + 1}")
             print(sitting_summary(part, after, time_budget, time.time() - t0))
             return None
