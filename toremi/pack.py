@@ -271,11 +271,12 @@ RUN_SKIP = ('checkpoints', 'final')   # run-folder entries a results pack leaves
 FINAL_KEEP = ('config.json', 'generation_config.json')
 
 def finished_runs(root) -> list:
-    "Names of the study's runs in `root` that are finished: trained, and evaluated unless the study never evaluates them (DoReMi proxies)."
-    from toremi.plan import study_runs
+    "Names of the study's runs in `root` that are finished: trained, evaluated unless the study never evaluates them (DoReMi proxies), and not a model an unfinished DoReMi proxy still reads."
+    from toremi.plan import plan_runs, study_runs
     runs = study_runs(root, 'all')
-    ok = runs[(runs.status == 'ok') & (runs.evaluated | (runs.group == 'proxy'))]
-    return sorted(ok.name)
+    ok = set(runs[(runs.status == 'ok') & (runs.evaluated | (runs.group == 'proxy'))].name)
+    needed = {a for r in plan_runs(load_config(Path(root)/'config.yaml'), 'all') if r.group == 'proxy' and r.name not in ok for a in r.after}   # its reference: the weights stay behind
+    return sorted(ok - needed)
 
 def _run_files(run: Path) -> list:
     "The files of a run folder that a results pack carries (relative paths): records, evaluations, config, `final/config.json`."
