@@ -339,7 +339,8 @@ def merge_results(x: Path, # an extracted results pack
         if (root/'train'/n).exists(): shutil.rmtree(root/'train'/n)   # an unfinished run (its checkpoints): the finished one replaces it
         shutil.move(str(x/'train'/n), root/'train'/n)
     for f in weights: shutil.copy2(f, root/'train'/f.name)
-    if not (root/'config.yaml').is_file(): shutil.copy2(x/'config.yaml', root/'config.yaml')
+    if not (root/'config.yaml').is_file():   # the study's config, its run directory now this one (the runs' paths, DoReMi's weight files)
+        (root/'config.yaml').write_text(yaml.safe_dump(dict(yaml.safe_load((x/'config.yaml').read_text(encoding='utf-8')), run_dir=str(root)), sort_keys=False), encoding='utf-8')
     seen = {(r.get('made'), r.get('part')) for r in read_jsonl(root/'sittings.jsonl')}
     for r in read_jsonl(x/'sittings.jsonl'):
         if (r.get('made'), r.get('part')) not in seen: append_jsonl(root/'sittings.jsonl', r)
