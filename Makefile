@@ -5,6 +5,7 @@
 #   make docs    the documentation site into _docs/ (offline); make docs-check loads every page in headless Chromium
 #   make study-extra   the extra baselines and the ToReMi ablations on the same run directory (after make study), figures/ again
 #   make study PRESET=gpu && make study-extra PRESET=gpu   the same on one GPU (GPT-2 124M, GPT-2 BPE, the whole corpus)
+#   make study BUDGET=480   a sitting of at most 480 s: what fits, a checkpoint, then stop (exit 0); the same command again continues
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,10 +25,10 @@ $(VENV)/.installed: settings.ini setup.py
 	touch $@
 
 study: setup  ## the core study on the embedded default corpus; figures and tables into figures/
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures $(if $(BUDGET),--time-budget $(BUDGET))
 
 study-extra: setup  ## extra baselines and ToReMi ablations (after make study); figures and tables into figures/
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study-extra --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/toremi study-extra --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures $(if $(BUDGET),--time-budget $(BUDGET))
 
 figures: setup  ## redraw every figure and table from saved results into figures/ (never retrains)
 	$(VENV)/bin/toremi figures --preset $(PRESET) --run-dir $(RUN_DIR) --figures-dir figures

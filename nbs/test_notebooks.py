@@ -96,6 +96,58 @@ def test_figures_command(smoke_run, tmp_path):
     assert r.returncode == 2 and 'not a study run directory' in r.stderr and not (empty/'figures').exists(), r.stderr
 
 
+def _copy_data(src, dst):
+    "A study run directory's data (stage folders, datasets, task files) without its runs, results, figures, sittings or locks."
+    dst.mkdir(parents=True)
+    for p in src.iterdir():
+        if p.name in ('train', 'results', 'figures', 'sittings.jsonl', 'config.yaml') or p.name.startswith('.'): continue
+        (shutil.copytree if p.is_dir() else shutil.copy2)(p, dst/p.name)
+
+
+WALL_CLOCK_COLUMNS = ('tokens_per_s', 'elapsed_s', 'strategy_eval_s')  # train_curves.csv: how fast, not what was learned
+
+
+def _tables(root):
+    "Every CSV of <root>/results and <root>/figures, wall-clock columns dropped, the run directory's own path replaced by a placeholder."
+    import pandas as pd
+    out = {}
+    for f in sorted([*(root/'results').glob('*.csv'), *(root/'figures').glob('*.csv')]):
+        df = pd.read_csv(f).drop(columns=list(WALL_CLOCK_COLUMNS), errors='ignore')
+        out[str(f.relative_to(root))] = df.replace(str(root), '<run_dir>', regex=True) if 'path' in df else df
+    return out
+
+
+@pytest.mark.xdist_group('study')
+@pytest.mark.skipif('slow' in SKIP, reason='slow (about 3.5 min on 2 cores): TOREMI_TEST_FLAGS=slow runs it')
+def test_sittings_equal_one_study(smoke_run, tmp_path):
+    "The core smoke study run in sittings of a short `--time-budget` (each exits 0 with one line) ends with the same tables and figure CSVs as one uninterrupted study."
+    import json, math, pandas as pd
+    one, sat = tmp_path/'one', tmp_path/'sittings'
+    for d in (one, sat): _copy_data(smoke_run, d)   # the same prepared data: the comparison is about the runs
+    smoke = ('--preset', 'smoke', '--set', 'study.jobs=1',   # runs in the study's process: the trainer's deadline, not the workers' stop, ends each sitting
+             '--set', 'train.max_steps=240', '--set', 'train.eval_every=120', '--set', 'train.save_every=120')   # runs long enough that sittings stop them mid-way
+    _toremi('study', *smoke, '--run-dir', one, '--figures-dir', one/'figures')
+    took = json.loads((one/'results'/'timing_core.json').read_text())   # a budget that fits this machine: the data checks, then about a quarter of the runs
+    budget = math.ceil(1.5 * 60 * took['data_min'] + max(3.0, 60 * took['runs_min'] / 4))
+    lines = []
+    for i in range(30):   # the first sitting ends a second after the data checks: its first run stops mid-way
+        r = _toremi('study', *smoke, '--run-dir', sat, '--figures-dir', sat/'figures', '--time-budget', budget if i else math.ceil(1.5 * 60 * took['data_min']) + 1)
+        lines.append(r.stdout.strip())
+        if 'wall time' in r.stdout: break
+    assert 'wall time' in lines[-1], lines
+    for line in lines[:-1]: assert len(line.splitlines()) == 1 and 'sitting over after' in line and 'Run the same command again to continue' in line, line
+    sittings = [json.loads(l) for l in (sat/'sittings.jsonl').read_text().splitlines()]
+    assert len(sittings) >= 3, lines
+    a, b = _tables(one), _tables(sat)
+    assert sorted(a) == sorted(b) and len(a) > 30, (sorted(a), sorted(b))
+    for name in a:
+        if name.endswith('figures/reproduction_core.csv'): continue   # the verdict of the last sitting against the figures folder: none in either
+        pd.testing.assert_frame_equal(b[name], a[name], check_exact=True, obj=name)
+    paused = [(n, r['step']) for s in sittings for n, r in s['runs'].items() if not r['done'] and r['stage'] == 'train' and r['step']]
+    assert paused, sittings   # at least one run was stopped by a deadline mid-way and resumed
+    print(f"{len(sittings)} sittings of {budget}s; stopped mid-way: {paused}")
+
+
 @pytest.mark.xdist_group('gpu')
 def test_gpu_preset_paths_and_pack_round_trip(tmp_path):
     "The `gpu` preset's code paths at smoke size (nbs/gpu_smoke.yaml: GPT-2 BPE, bf16, accumulation, in-process runs), with the data moved by pack/unpack."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #e7ed9e17
 from __future__ import annotations
-import argparse, contextlib, signal, sys, warnings
+import argparse, contextlib, math, signal, sys, warnings
 from pathlib import Path
 from . import __version__
 from .core import RunDir, StageError, ToremiError, folder_lock, interrupt_on
@@ -74,8 +74,9 @@ def _study(cfg, args):
     if changed: print(f"toremi {args.command}: data keys changed since the last study in {cfg.run_dir}: {'; '.join(changed[:8])}. The data stages "
                       "that read them are rebuilt, then every stage after them (each names its reason), and runs trained on the old data are trained again", file=sys.stderr)
     part = 'core' if args.command == 'study' else 'extra'
-    print(run_study(cfg, part, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir,
-                    prepare_only=getattr(args, 'prepare_only', False), compare_to=args.compare_to))
+    out = run_study(cfg, part, force=args.force, figures=not args.no_figures, figures_dir=args.figures_dir,
+                    prepare_only=getattr(args, 'prepare_only', False), compare_to=args.compare_to, time_budget=args.time_budget)
+    if out is not None: print(out)   # None: a sitting that ended with runs left (it printed what is done and what comes next)
 
 # %% ../nbs/90_cli.ipynb #ae02b620
 def _figures(cfg, args):
@@ -83,8 +84,8 @@ def _figures(cfg, args):
     for p in run_figures(cfg.run_dir, args.figures_dir, args.part): print(p)
 
 def _pack(cfg, args):
-    from toremi.pack import pack
-    print(pack(args.pack_from, args.pack_to))
+    from toremi.pack import pack, pack_results
+    print((pack_results if args.results else pack)(args.pack_from, args.pack_to))
 
 def _unpack(cfg, args):
     from toremi.pack import unpack
@@ -106,8 +107,8 @@ COMMANDS = {  # name: (config sections whose flags it takes, help, runner)
     'study': (ALL, "the core study: every stage, every strategy and seed, DoReMi, noise, results and figures", _study),
     'study-extra': (ALL, "the extra baselines and the ToReMi ablations (after `toremi study`), results and figures", _study),
     'figures': ((), "redraw every figure and table from saved results (never retrains)", _figures),
-    'pack': ((), "pack a prepared run directory (tokenizer, annotated and noised splits as token ids, configs, checksums) into one archive", _pack),
-    'unpack': ((), "unpack a `toremi pack` archive into a run directory, checking every checksum", _unpack),
+    'pack': ((), "pack a prepared run directory (tokenizer, annotated and noised splits as token ids, configs, checksums) into one archive; --results: the finished runs' results", _pack),
+    'unpack': ((), "unpack a `toremi pack` archive into a run directory, checking every checksum (a results pack is merged into it)", _unpack),
 }
 
 # %% ../nbs/90_cli.ipynb #55fe2cb7
@@ -118,8 +119,17 @@ def _annotate_args(sp):
 def _figures_args(sp):
     sp.add_argument('--figures-dir', type=Path, help='where figures go (default: <run_dir>/figures)')
 
+def _seconds(text: str) -> float:
+    "A positive number of seconds (argparse type)."
+    try: v = float(text)
+    except ValueError: v = math.nan
+    if not v > 0 or math.isinf(v): raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return v
+
 def _study_args(sp):
     _figures_args(sp)
+    sp.add_argument('--time-budget', type=_seconds, metavar='SECONDS', help='run in sittings: start only what reaches a checkpoint within SECONDS, stop there '
+                    '(exit 0, saying what is done and what the next sitting does); run the same command again to continue')
     sp.add_argument('--no-figures', action='store_true', help='skip drawing figures at the end')
     sp.add_argument('--compare-to', type=Path, help='a folder of earlier results (summary_<part>.csv) the rerun is compared with (default: the figures folder as it was)')
 
@@ -131,7 +141,9 @@ EXTRA_ARGS = {  # name: functions that add a command's own arguments
     'study-extra': [_study_args],
     'figures': [_figures_args, lambda sp: sp.add_argument('--part', choices=('core', 'extra', 'all'), default='all',
                                                           help='which study notebooks to run (all: the extra ones when extra runs exist)')],
-    'pack': [lambda sp: sp.add_argument('pack_from', metavar='RUN_DIR', type=Path), lambda sp: sp.add_argument('pack_to', metavar='OUT', type=Path)],
+    'pack': [lambda sp: sp.add_argument('pack_from', metavar='RUN_DIR', type=Path), lambda sp: sp.add_argument('pack_to', metavar='OUT', type=Path),
+             lambda sp: sp.add_argument('--results', action='store_true', help="pack the finished runs' results (records, evaluations, configs, the plan; no weights, "
+                                        "no checkpoints) instead of the data; `toremi unpack` merges them into another run directory")],
     'unpack': [lambda sp: sp.add_argument('archive', metavar='ARCHIVE', type=Path), lambda sp: sp.add_argument('unpack_to', metavar='RUN_DIR', type=Path)],
 }
 

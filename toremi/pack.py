@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib, json, lzma, os, shutil, tarfile, tempfile, time, zlib
 from pathlib import Path, PurePosixPath
 import numpy as np, yaml
-from .core import ConfigError, DataError, StageError, RunDir, atomic_dir, folder_lock, get_logger, read_json, remove_stale_temps, sha256_file, temp_path, write_json
+from .core import ConfigError, DataError, StageError, RunDir, append_jsonl, atomic_dir, folder_lock, get_logger, read_json, read_jsonl, remove_stale_temps, sha256_file, temp_path, write_json
 from .config import Config, config_dict, config_differences, load_config
 
 # %% auto #0
-__all__ = ['PACK_MANIFEST', 'STAGE_FILES', 'DATA_KEYS', 'packed_datasets', 'pack', 'unpack', 'check_unpacked']
+__all__ = ['PACK_MANIFEST', 'RESULTS_MANIFEST', 'STAGE_FILES', 'DATA_KEYS', 'RUN_SKIP', 'FINAL_KEEP', 'packed_datasets', 'pack',
+           'unpack', 'check_unpacked', 'finished_runs', 'pack_results', 'merge_results']
 
 # %% ../nbs/52_pack.ipynb #c0de0007
 PACK_MANIFEST = 'pack.json'
+RESULTS_MANIFEST = 'results.json'  # the manifest of a results pack (`pack_results`): `unpack` merges such a pack instead of placing data
 STAGE_FILES = {'tokenizer': None, 'corpus': ('meta.json', 'manifest.json'), 'sample': ('meta.json',), 'embed': ('meta.json',),
                'cluster': ('meta.json', 'report.json'), 'keywords': ('meta.json', 'keywords.json'),
                'labels': ('meta.json', 'labels.json', 'scores.json', 'labels_ollama.json'),
@@ -162,11 +164,11 @@ def _extract(archive: Path, # a `pack` archive
                         "written by `toremi pack`; copy it again") from None
 
 # %% ../nbs/52_pack.ipynb #8275a422
-def _verify(tmp: Path) -> dict:
-    "The manifest of an extracted pack, once every file listed in it has its SHA-256 (and nothing else is there)."
-    if not (tmp/PACK_MANIFEST).is_file(): raise DataError(f"unpack: the archive has no {PACK_MANIFEST}: not a toremi pack")
-    man = read_json(tmp/PACK_MANIFEST)
-    files = {str(f.relative_to(tmp)) for f in tmp.rglob('*') if f.is_file()} - {PACK_MANIFEST}
+def _verify(tmp: Path, manifest: str = PACK_MANIFEST) -> dict:
+    "The manifest of an extracted pack (data: `pack.json`, results: `results.json`), once every file listed in it has its SHA-256 (and nothing else is there)."
+    if not (tmp/manifest).is_file(): raise DataError(f"unpack: the archive has no {manifest}: not a toremi pack")
+    man = read_json(tmp/manifest)
+    files = {str(f.relative_to(tmp)) for f in tmp.rglob('*') if f.is_file()} - {manifest}
     bad = sorted(f for f, h in man['files'].items() if not (tmp/f).is_file() or sha256_file(tmp/f) != h)
     extra = sorted(files - set(man['files']))
     if bad or extra: raise DataError(f"unpack: checksum mismatch or missing file: {bad[:5]}; files not in the manifest: {extra[:5]}; the archive is damaged: copy it again")
@@ -225,7 +227,7 @@ def unpack(archive, # a `pack` archive
            run_dir, # where the run directory goes: a new or empty folder, unless `force`
            force: bool = False, # replace the entries the pack carries (stage folders, datasets, config.yaml, pack.json) in a folder that holds others; nothing else is touched
           ) -> Path:
-    "Check every checksum of a pack, rebuild its run directory's data beside `run_dir`, then move in only what the pack carries."
+    "Check every checksum of a pack, rebuild its run directory's data beside `run_dir`, then move in only what the pack carries; a results pack is merged instead (`merge_results`)."
     archive, root, log, t0 = Path(archive), Path(run_dir).absolute(), get_logger('toremi.pack'), time.time()
     root.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(root, 'unpack'):
@@ -233,12 +235,17 @@ def unpack(archive, # a `pack` archive
         if gone: log.info(f"unpack: removed {len(gone)} temp folder(s) of an interrupted unpack in {root.parent}")
         if root.exists() and not root.is_dir(): raise StageError(f"unpack: {root} is a file, not a folder: name a new or empty folder for the run directory")
         present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
-        if present and not force:
-            raise StageError(f"unpack: {root} is not empty (it holds {', '.join(present[:6])}{' ...' if len(present) > 6 else ''}): unpack into a new or "
-                             "empty folder, or pass --force to replace only what the archive carries (stage folders, datasets, config.yaml); nothing else is touched")
         work = temp_path(root, 'unpack', is_dir=True)
         try:
             _extract(archive, work/'x')
+            if (work/'x'/RESULTS_MANIFEST).is_file():   # a results pack (`toremi pack --results`): merged into whatever the run directory holds
+                root.mkdir(parents=True, exist_ok=True)
+                got = merge_results(work/'x', root, archive)
+                log.info(f"unpack: results of {archive} merged into {root}: {len(got['added'])} runs added, {len(got['replaced'])} unfinished replaced, {len(got['same'])} already there ({time.time() - t0:.1f}s)")
+                return root
+            if present and not force:
+                raise StageError(f"unpack: {root} is not empty (it holds {', '.join(present[:6])}{' ...' if len(present) > 6 else ''}): unpack into a new or "
+                                 "empty folder, or pass --force to replace only what the archive carries (stage folders, datasets, config.yaml); nothing else is touched")
             man = _verify(work/'x')
             names = _build(work/'x', man, work/'built', root)
             replaced = _place(work/'built', root, work/'replaced')
@@ -258,3 +265,83 @@ def check_unpacked(cfg: Config) -> bool:
     if diff: raise ConfigError(f"{root} holds data unpacked from a pack made with another data config ({'; '.join(diff[:4])}): "
                                "run with the config it was packed with (its config.yaml), or pack data made with this config")
     return True
+
+# %% ../nbs/52_pack.ipynb #5c503066
+RUN_SKIP = ('checkpoints', 'final')   # run-folder entries a results pack leaves out: optimizer state and weights (final/config.json travels: the run's shape)
+FINAL_KEEP = ('config.json', 'generation_config.json')
+
+def finished_runs(root) -> list:
+    "Names of the study's runs in `root` that are finished: trained, evaluated unless the study never evaluates them (DoReMi proxies), and not a model an unfinished DoReMi proxy still reads."
+    from toremi.plan import plan_runs, study_runs
+    runs = study_runs(root, 'all')
+    ok = set(runs[(runs.status == 'ok') & (runs.evaluated | (runs.group == 'proxy'))].name)
+    needed = {a for r in plan_runs(load_config(Path(root)/'config.yaml'), 'all') if r.group == 'proxy' and r.name not in ok for a in r.after}   # its reference: the weights stay behind
+    return sorted(ok - needed)
+
+def _run_files(run: Path) -> list:
+    "The files of a run folder that a results pack carries (relative paths): records, evaluations, config, `final/config.json`."
+    out = [p for p in sorted(run.rglob('*')) if p.is_file() and not p.name.startswith('.') and p.relative_to(run).parts[0] not in RUN_SKIP]
+    return [p.relative_to(run) for p in out] + [Path('final')/f for f in FINAL_KEEP if (run/'final'/f).is_file()]
+
+# %% ../nbs/52_pack.ipynb #9865c38d
+def pack_results(run_dir, # a study run directory
+                 out, # the archive to write (.tar.xz)
+                ) -> Path:
+    "One archive with the results of every finished run of `run_dir` (records, evaluations, configs, DoReMi weights, the plan), a manifest of hashes; no weights, no optimizer state."
+    from toremi.plan import study_runs
+    root, out, log, t0 = Path(run_dir).resolve(), Path(out).resolve(), get_logger('toremi.pack'), time.time()
+    if not (root/'config.yaml').is_file(): raise StageError(f"{root} has no config.yaml: pack the results of a run directory made by `toremi study`")
+    runs, plan = finished_runs(root), study_runs(root, 'all')
+    with tempfile.TemporaryDirectory(prefix='.pack-', dir=out.parent) as tmp:
+        tmp = Path(tmp)
+        for rel in ['config.yaml', 'sittings.jsonl'] + [f'train/{p.name}' for p in sorted((root/'train').glob('*.json'))] + \
+                   [f'train/{n}/{f}' for n in runs for f in _run_files(root/'train'/n)]:
+            if not (root/rel).is_file(): continue
+            (tmp/rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root/rel, tmp/rel)
+        (tmp/'results').mkdir()
+        plan.to_csv(tmp/'results'/'runs.csv', index=False)
+        files = {str(f.relative_to(tmp)): sha256_file(f) for f in sorted(tmp.rglob('*')) if f.is_file()}
+        write_json(dict(format=1, kind='results', made=time.strftime('%Y-%m-%dT%H:%M:%S'), root=str(root), runs=runs,
+                        left=sorted(set(plan[plan.status != 'not in the study'].name) - set(runs)), files=files), tmp/RESULTS_MANIFEST)
+        part = out.with_name(out.name + '.part')
+        with tarfile.open(part, 'w:xz') as tar: tar.add(tmp, arcname='.')
+        os.replace(part, out)
+    log.info(f"pack --results: {len(runs)} finished runs of {root} -> {out} ({out.stat().st_size / 2**10:.0f} KiB, {time.time() - t0:.1f}s)")
+    return out
+
+# %% ../nbs/52_pack.ipynb #491b4c6e
+def _same_files(src: Path, dst: Path) -> bool:
+    "Whether every file under `src` is in `dst` with the same bytes."
+    return all((dst/f.relative_to(src)).is_file() and sha256_file(dst/f.relative_to(src)) == sha256_file(f) for f in src.rglob('*') if f.is_file())
+
+def merge_results(x: Path, # an extracted results pack
+                  root: Path, # the run directory to merge it into
+                  archive='the archive', # its name, for messages
+                 ) -> dict:
+    "Merge a verified results pack into `root`: new runs are moved in, identical ones kept, unfinished ones replaced; a conflict changes nothing. Returns {'added', 'replaced', 'same'}."
+    _verify(x, RESULTS_MANIFEST)
+    man = read_json(x/RESULTS_MANIFEST)
+    if (root/'config.yaml').is_file():
+        diff = config_differences(yaml.safe_load((x/'config.yaml').read_text(encoding='utf-8')), yaml.safe_load((root/'config.yaml').read_text(encoding='utf-8')))
+        if diff: raise StageError(f"unpack: {archive} holds results of a study with another config than {root}'s ({'; '.join(diff[:4])}); nothing was changed: merge it into a run directory of the same study")
+    got, conflicts = {'added': [], 'replaced': [], 'same': []}, []
+    for n in man['runs']:
+        src, dst = x/'train'/n, root/'train'/n
+        kind = 'added' if not dst.exists() else 'same' if _same_files(src, dst) else 'replaced' if not (dst/'final'/'config.json').is_file() else 'conflict'
+        (conflicts if kind == 'conflict' else got[kind]).append(n)
+    weights = [f for f in sorted((x/'train').glob('*.json'))]
+    conflicts += [f.name for f in weights if (root/'train'/f.name).is_file() and sha256_file(root/'train'/f.name) != sha256_file(f)]
+    if conflicts: raise StageError(f"unpack: {archive} conflicts with {root}: {', '.join(conflicts[:6])}{' ...' if len(conflicts) > 6 else ''} hold other finished results there; "
+                                   "nothing was changed: merge into another run directory, or delete those run folders first")
+    (root/'train').mkdir(parents=True, exist_ok=True)
+    for n in got['added'] + got['replaced']:
+        if (root/'train'/n).exists(): shutil.rmtree(root/'train'/n)   # an unfinished run (its checkpoints): the finished one replaces it
+        shutil.move(str(x/'train'/n), root/'train'/n)
+    for f in weights: shutil.copy2(f, root/'train'/f.name)
+    if not (root/'config.yaml').is_file():   # the study's config, its run directory now this one (the runs' paths, DoReMi's weight files)
+        (root/'config.yaml').write_text(yaml.safe_dump(dict(yaml.safe_load((x/'config.yaml').read_text(encoding='utf-8')), run_dir=str(root)), sort_keys=False), encoding='utf-8')
+    seen = {(r.get('made'), r.get('part')) for r in read_jsonl(root/'sittings.jsonl')}
+    for r in read_jsonl(x/'sittings.jsonl'):
+        if (r.get('made'), r.get('part')) not in seen: append_jsonl(root/'sittings.jsonl', r)
+    return got

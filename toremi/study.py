@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_study.ipynb #dacdf65c
 from __future__ import annotations
-import contextlib, copy, dataclasses, json, multiprocessing, os, shutil, signal, time
+import contextlib, copy, dataclasses, json, math, multiprocessing, os, shutil, signal, time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -18,10 +18,12 @@ from .results import *
 from .stats import reproduction
 
 # %% auto #0
-__all__ = ['STUDY_NOTEBOOKS', 'Job', 'run_jobs', 'prepare', 'proxy_weights', 'train_planned', 'study_jobs', 'run_study',
-           'part_summary', 'reproduction_verdict', 'study_notebook_dir', 'run_figures']
+__all__ = ['SITTINGS', 'STUDY_NOTEBOOKS', 'Job', 'Budget', 'RunReport', 'run_jobs', 'prepare', 'RunClock', 'proxy_weights',
+           'train_planned', 'study_jobs', 'sitting_estimates', 'cut_report', 'plan_sitting', 'sitting_runs',
+           'sitting_budget', 'deadline_env', 'sitting_summary', 'run_study', 'part_summary', 'reproduction_verdict',
+           'study_notebook_dir', 'run_figures']
 
-# %% ../nbs/50_study.ipynb #7138f3f0
+# %% ../nbs/50_study.ipynb #0588cc0c
 @dataclass
 class Job:
     "A unit of study work: `fn(*args)` once the jobs named in `after` are done."
@@ -42,42 +44,94 @@ def _init_worker(threads: int, parent: int):
     import torch
     torch.set_num_threads(threads)
 
-def _stop_workers(pool, running: dict, grace: float, log):
+def _stop_workers(pool, running: dict, grace: float, log, why: str = 'stopping'):
     "SIGTERM every worker (a training run finishes its step and writes a checkpoint), wait up to `grace` seconds for the running jobs, then end the workers."
     procs = list((pool._processes or {}).values())
-    log.warning(f"stopping: asking the running job(s) {', '.join(j.name for j in running.values()) or '(none)'} to write a checkpoint and stop; rerun the same command to resume")
+    log.warning(f"{why}: asking the running job(s) {', '.join(j.name for j in running.values()) or '(none)'} to write a checkpoint and stop; rerun the same command to resume")
     for p in procs:
         with contextlib.suppress(ProcessLookupError): os.kill(p.pid, signal.SIGTERM)
     try: wait(running, timeout=grace)
     finally:
+        procs += [p for p in list((pool._processes or {}).values()) if p not in procs]   # one the pool started meanwhile
         pool.shutdown(wait=False, cancel_futures=True)
         stop_processes(procs, grace=5)
 
-def _timed(fn, *args) -> float:
+def _timed(fn, *args) -> tuple:
+    "(seconds, value) of `fn(*args)`."
     t0 = time.time()
-    try: fn(*args)
+    try: value = fn(*args)
     finally:   # the study was killed (its SIGTERM made the run write a checkpoint): nobody will read a result or send more work
         if _PARENT is not None and os.getppid() != _PARENT: os._exit(1)
-    return time.time() - t0
+    return time.time() - t0, value
 
+# %% ../nbs/50_study.ipynb #859348fb
+@dataclass
+class Budget:
+    "The clock of one sitting (`toremi study --time-budget`): a job starts only if it reaches a resumable point before `deadline`, where training stops."
+    end: float      # time.time() by which the sitting is over
+    reserve: float  # seconds before `end` kept free: the running runs' last step and checkpoint, the results
+    need: dict = dataclasses.field(default_factory=dict)     # job name -> seconds from its start to its first resumable point (missing: 0, the job calibrates)
+    reports: dict = dataclasses.field(default_factory=dict)  # filled by `run_jobs`: name -> what each job that ran returned
+    started: dict = dataclasses.field(default_factory=dict)  # filled by `run_jobs`: name -> time.time() when each job of this sitting started
+    on_cut: Callable | None = None  # (name, seconds) -> the report of a job stopped at the sitting's end (default: paused in training, cut after `seconds`)
+    @property
+    def deadline(self) -> float:
+        "When training stops: a running run writes a checkpoint at its first step past it."
+        return self.end - self.reserve
+    def can_start(self, name: str) -> bool:
+        "Whether job `name` reaches a resumable point before the deadline if started now."
+        return time.time() + self.need.get(name, 0.0) < self.deadline
+    @property
+    def paused(self) -> dict:
+        "The jobs that ran but are not done (a report with `done` False: stopped at a checkpoint, or trained with the evaluation left)."
+        return {n: r for n, r in self.reports.items() if not getattr(r, 'done', True)}
+
+@dataclass
+class RunReport:
+    "What one job of the study did in a sitting: whether it is done, what is left, and its measured times (the next sitting's estimates)."
+    name: str
+    done: bool = True   # False: paused, the next sitting resumes it
+    stage: str = ''     # what is left when paused: 'train' (from its last checkpoint) or 'evaluate'
+    step: int = 0       # the step its checkpoint or final model holds
+    max_steps: int = 0
+    startup_s: float | None = None  # from the job's start to its first optimizer step in this sitting
+    step_s: float | None = None     # seconds per optimizer step after the first (validation and checkpoints included)
+    eval_s: float | None = None     # its evaluation
+    cut_s: float | None = None      # stopped by the sitting's end this many seconds after it started, before its first step: a lower bound of its start-up
+    eval_cut_s: float | None = None # stopped by the sitting's end this many seconds into its evaluation: a lower bound of the evaluation's time
+
+# %% ../nbs/50_study.ipynb #b8e06413
 def run_jobs(jobs: list, workers: int = 1,
              grace: float = 30.0, # on SIGTERM/SIGINT: seconds the running jobs get to write a checkpoint before their workers are killed
+             budget: Budget | None = None, # a sitting's clock: start only what reaches a resumable point in time; stop what still runs at `budget.end`
             ) -> dict:
-    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds}. SIGTERM or Ctrl-C stops every worker within `grace` seconds."
+    "Run `jobs` in dependency order, here (`workers` <= 1) or `workers` at a time in worker processes; returns {name: seconds} of the jobs done. SIGTERM or Ctrl-C stops every worker within `grace` seconds."
     names = [j.name for j in jobs]
     unknown = {a for j in jobs for a in j.after} - set(names)
     if unknown or len(set(names)) < len(names): raise StageError(f"run_jobs: unknown dependencies {sorted(unknown)} or duplicate job names in {names}")
     log, took, done, pending = get_logger('toremi.study'), {}, set(), list(jobs)
-    def finish(j, seconds):
+    budget = budget or Budget(end=math.inf, reserve=0)   # no budget: every job starts
+    def finish(j, seconds, value):
+        budget.reports[j.name] = value
+        if not getattr(value, 'done', True):   # paused by the deadline: its dependents wait for the next sitting
+            log.info(f"{j.name}: paused after {seconds:.0f}s ({getattr(value, 'stage', '')} left); the next sitting resumes it")
+            return
         took[j.name] = seconds
         done.add(j.name)
         log.info(f"{j.name}: done in {seconds:.0f}s ({len(done)} of {len(jobs)} jobs)")
+    def startable() -> list:
+        return [j for j in pending if set(j.after) <= done and budget.can_start(j.name)]
+    def stuck():   # nothing runs and nothing can start: without a budget (and with no job paused) that is a cycle
+        if pending and math.isinf(budget.end) and not budget.paused: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
+    def start(j):
+        pending.remove(j)
+        budget.started[j.name] = time.time()
+        return j
     if workers <= 1:
-        while pending:
-            j = next((j for j in pending if set(j.after) <= done), None)
-            if j is None: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
-            pending.remove(j)
-            finish(j, _timed(j.fn, *j.args))
+        while pending and (ready := startable()):
+            j = start(ready[0])
+            finish(j, *_timed(j.fn, *j.args))
+        stuck()
         return took
     threads = int(os.environ.get('TOREMI_THREADS') or max(1, len(os.sched_getaffinity(0)) // workers))   # `make test` pins it: the same kernels on every machine
     log.info(f"{len(jobs)} jobs, {workers} at a time with {threads} thread(s) each")
@@ -85,11 +139,19 @@ def run_jobs(jobs: list, workers: int = 1,
     try:
         with interrupt_on((signal.SIGTERM,)):   # as Ctrl-C: raise here, then stop the workers below
             while pending or running:
-                for j in [j for j in pending if set(j.after) <= done][:workers - len(running)]:
-                    pending.remove(j)
-                    running[pool.submit(_timed, j.fn, *j.args)] = j
-                if not running: raise StageError(f"run_jobs: jobs {[j.name for j in pending]} wait for each other")
-                for f in wait(running, return_when=FIRST_COMPLETED)[0]: finish(running.pop(f), f.result())
+                for j in startable()[:workers - len(running)]: running[pool.submit(_timed, j.fn, *j.args)] = start(j)
+                if not running:
+                    stuck()
+                    break   # the rest waits for the next sitting (a paused job, or no time to start)
+                stop_at = budget.end - budget.reserve / 2   # what still runs then is stopped as SIGTERM would (training writes a checkpoint), within reserve/2
+                finished = wait(running, timeout=None if math.isinf(stop_at) else max(0.0, stop_at - time.time()), return_when=FIRST_COMPLETED)[0]
+                for f in finished: finish(running.pop(f), *f.result())
+                if not finished and time.time() >= stop_at:
+                    now = time.time()
+                    _stop_workers(pool, running, min(grace, budget.reserve / 2), log, why='time budget over')
+                    cut = budget.on_cut or (lambda name, seconds: RunReport(name, done=False, stage='train', cut_s=seconds))
+                    for j in running.values(): budget.reports[j.name] = cut(j.name, now - budget.started[j.name])
+                    return took
     except KeyboardInterrupt:
         _stop_workers(pool, running, grace, log)
         raise
@@ -123,7 +185,22 @@ def prepare(cfg: Config, force: bool = False, noise: bool | None = None) -> dict
         for kind in cfg.study.noise_kinds: out[f'noised-{kind}'] = inject_noise(with_changes(cfg, noise=dict(kind=kind)), force=force, out=noised_path(cfg, kind))
     return out
 
-# %% ../nbs/50_study.ipynb #7274b7d6
+# %% ../nbs/50_study.ipynb #27a44ede
+class RunClock:
+    "A `train` callback that times a run in this sitting: from its creation to the first optimizer step, then seconds per step."
+    def __init__(self): self.t0, self.first, self.last, self.steps, self.step = time.time(), None, None, 0, 0
+    def __call__(self, event: str, info: dict):
+        if event != 'step': return
+        now = time.time()
+        if self.first is None: self.first = now
+        else: self.steps += 1
+        self.last, self.step = now, info['step']
+    def report(self, run: PlannedRun, **kw) -> RunReport:
+        "The run's `RunReport` with the times measured."
+        return RunReport(run.name, step=self.step, max_steps=run.cfg.train.max_steps, startup_s=None if self.first is None else self.first - self.t0,
+                         step_s=(self.last - self.first) / self.steps if self.steps else None, **kw)
+
+# %% ../nbs/50_study.ipynb #2de99c8a
 def proxy_weights(cfg: Config, # the proxy's config
                   run: Path,   # its run folder (with checkpoints)
                  ) -> dict:
@@ -137,47 +214,155 @@ def proxy_weights(cfg: Config, # the proxy's config
     s.load_state_dict(st)
     return s.average_weights()
 
-def train_planned(run: PlannedRun, root, force: bool = False, evaluate: bool = True) -> Path:
-    "Train, evaluate and tidy one planned run (see above); returns its folder."
-    from toremi.train import train
+def train_planned(run: PlannedRun, root, force: bool = False, evaluate: bool = True,
+                  eval_s: float = 0.0, # the expected seconds of its evaluation: past `TOREMI_DEADLINE` minus these, the evaluation waits for the next sitting
+                 ) -> RunReport:
+    "Train, evaluate and tidy one planned run (see above); with a deadline (`TOREMI_DEADLINE`) it may stop at a checkpoint instead. Returns what it did."
+    from toremi.train import train, StopFlag, TrainingPaused
     from toremi.evaluate import evaluate_run
-    log, path = get_logger('toremi.study'), Path(root)/'train'/run.name
+    log, path, clock = get_logger('toremi.study'), Path(root)/'train'/run.name, RunClock()
     st = run_status(run, path)
     lost = run.group == 'proxy' and not Path(run.weights).is_file()   # a proxy whose weights are gone is trained again (its checkpoints hold them)
     redo = force or st['status'] == 'other config' or lost
     if st['status'] == 'other config': log.warning(f"{run.name}: {st['note']}: training it again from scratch")
     trained = not (st['status'] == 'ok' and not redo)
-    if trained: train(run.cfg, run_dir=path, data=run.data or None, resume=True, force=redo)
+    if trained:
+        try: train(run.cfg, run_dir=path, data=run.data or None, resume=True, force=redo, callback=clock)
+        except TrainingPaused:
+            log.info(f"{run.name}: the time budget ran out at step {clock.step} of {run.cfg.train.max_steps}; checkpoint written")
+            return clock.report(run, done=False, stage='train')
     else: log.info(f"{run.name}: trained already")
     if run.group == 'proxy' and trained:
         w = proxy_weights(run.cfg, path)
         write_json(w, run.weights)
         log.info(f"DoReMi weights of seed {run.seed} over {len(w)} {run.cfg.train.doremi.domain} domains -> {run.weights}: " + ', '.join(f'{k}:{v:.3f}' for k, v in w.items()))
-    if evaluate and run.evaluate: evaluate_run(run.cfg, path, force=force)
+    seconds = None
+    if evaluate and run.evaluate:
+        fresh, t0 = force or not run_status(run, path)['evaluated'], time.time()
+        if fresh and t0 + eval_s > StopFlag().deadline:
+            log.info(f"{run.name}: trained; its evaluation (~{eval_s:.0f}s) does not fit in the time budget: the next sitting evaluates it")
+            return clock.report(run, done=False, stage='evaluate')
+        evaluate_run(run.cfg, path, force=force)
+        if fresh: seconds = time.time() - t0
     if not run.cfg.study.keep_checkpoints: shutil.rmtree(path/'checkpoints', ignore_errors=True)
-    return path
+    return clock.report(run, eval_s=seconds)
 
-def study_jobs(cfg: Config, runs: list, evaluate: bool = True, force: bool = False) -> list:
+def study_jobs(cfg: Config, runs: list, evaluate: bool = True, force: bool = False,
+               eval_s: float = 0.0, # the expected seconds of one evaluation (`train_planned`)
+              ) -> list:
     "One `train_planned` job per planned run, after the runs it needs (those of this list; runs of another part must be done already)."
     names = {r.name for r in runs}
-    return [Job(r.name, train_planned, (r, RunDir(cfg.run_dir).root, force, evaluate), after=tuple(a for a in r.after if a in names)) for r in runs]
+    return [Job(r.name, train_planned, (r, RunDir(cfg.run_dir).root, force, evaluate, eval_s), after=tuple(a for a in r.after if a in names)) for r in runs]
 
-# %% ../nbs/50_study.ipynb #3f0e75a5
+# %% ../nbs/50_study.ipynb #1077ccb5
+SITTINGS = 'sittings.jsonl'  # in the run directory: one record per sitting of `toremi study --time-budget` (what each job did, its measured times)
+
+def sitting_estimates(root) -> dict:
+    "The times measured in earlier sittings of the study in `root`: the longest start-up (or time a job was cut off after) and evaluation, the median seconds per step, and each run's own."
+    reps = [r for s in read_jsonl(Path(root)/SITTINGS) for r in s['runs'].values()]
+    def seen(*keys): return [r[k] for r in reps for k in keys if r.get(k) is not None]
+    longest = lambda *keys: float(max(seen(*keys))) if seen(*keys) else None   # the first start-up and evaluation of a process are the slow ones: plan for them
+    return dict(startup_s=longest('startup_s', 'cut_s'), step_s=float(np.median(seen('step_s'))) if seen('step_s') else None, eval_s=longest('eval_s', 'eval_cut_s'),
+                run_step_s={r['name']: r['step_s'] for r in reps if r.get('step_s') is not None})
+
+def cut_report(root, name: str, seconds: float) -> RunReport:
+    "What a study job stopped at a sitting's end `seconds` after it started was doing, read from its run folder: evaluating (since `final/` was written), training, or still starting."
+    path = Path(root)/'train'/name
+    final, metrics = path/'final'/'config.json', path/'metrics.jsonl'
+    since = lambda f: time.time() - f.stat().st_mtime if f.is_file() else math.inf
+    if since(final) < seconds: return RunReport(name, done=False, stage='evaluate', eval_cut_s=since(final))
+    if since(metrics) < seconds: return RunReport(name, done=False, stage='train')   # it was training: its checkpoint says how far
+    return RunReport(name, done=False, stage='train', cut_s=seconds)
+
+# %% ../nbs/50_study.ipynb #0cfcb013
+def plan_sitting(runs: list, root, est: dict, evaluate: bool = True) -> pd.DataFrame:
+    "One row per planned run: what is `left` of it ('done', 'evaluate', 'train' from `step`), and the seconds it `needs` to reach a resumable point and to `finish` (NaN: not measured yet)."
+    from toremi.checkpoint import latest_checkpoint
+    nan = lambda v: math.nan if v is None else v
+    rows = []
+    for r in runs:
+        path = Path(root)/'train'/r.name
+        st = run_status(r, path)
+        ck = latest_checkpoint(path) if st['status'] == 'unfinished' else None
+        step = int(ck.name.split('-')[-1]) if ck else 0
+        step_s, ev = nan(est['run_step_s'].get(r.name, est['step_s'])), nan(est['eval_s']) if evaluate and r.evaluate else 0.0
+        train = nan(est['startup_s']) + (r.cfg.train.max_steps - step) * step_s
+        lost = r.group == 'proxy' and not Path(r.weights).is_file()   # a proxy without its weights file is trained again
+        if st['status'] == 'ok' and (st['evaluated'] or ev == 0) and not lost: left, needs, finish = 'done', 0.0, 0.0
+        elif st['status'] == 'ok': left, needs, finish = 'evaluate', ev, ev
+        else: left, needs, finish = 'train', nan(est['startup_s']) + (0.0 if math.isnan(step_s) else step_s), train + ev
+        rows.append(dict(name=r.name, left=left, step=step, max_steps=r.cfg.train.max_steps, needs=needs, finish=finish))
+    return pd.DataFrame(rows, columns=['name', 'left', 'step', 'max_steps', 'needs', 'finish'])
+
+def sitting_runs(runs: list, root, est: dict, evaluate: bool, budget: Budget | None) -> list:
+    "The runs a sitting makes jobs of: all (each job skips what is done) without a budget; with one, those not done, their needs added to the budget."
+    if budget is None: return runs
+    plan = plan_sitting(runs, root, est, evaluate)
+    left = plan[plan.left != 'done']
+    budget.need.update({n: 0.0 if math.isnan(v) else v for n, v in zip(left.name, left.needs)})
+    return [r for r in runs if r.name in set(left.name)]
+
+# %% ../nbs/50_study.ipynb #ac909997
+def sitting_budget(plan: pd.DataFrame, est: dict, seconds: float, t0: float) -> Budget:
+    "The `Budget` of a sitting of `seconds` that began at `t0`: training stops `reserve` seconds before its end (a tenth of it, at most a minute, plus the slowest step measured)."
+    reserve = min(60.0, 0.1 * seconds) + max([v for v in (est['step_s'], *est['run_step_s'].values()) if v is not None] or [0.0])
+    left = plan[plan.left != 'done']
+    known = left.needs.dropna()
+    if len(left) and len(known) == len(left) and (known + reserve).min() > seconds:   # nothing could reach a resumable point: refuse before doing anything
+        raise StageError(f"--time-budget {seconds:g}: too short to make progress: the quickest remaining run needs ~{known.min():.0f}s to reach a checkpoint "
+                         f"(start-up and one step, as measured in earlier sittings) plus {reserve:.0f}s kept for the checkpoint; give at least --time-budget {math.ceil(known.min() + reserve) + 1}")
+    return Budget(end=t0 + seconds, reserve=reserve, need={n: 0.0 if math.isnan(v) else v for n, v in zip(plan.name, plan.needs)})
+
+@contextlib.contextmanager
+def deadline_env(budget: Budget | None):
+    "Within the block, `TOREMI_DEADLINE` = the budget's deadline: the trainer checkpoints and stops there, in this process and in the workers it spawns."
+    from toremi.train import DEADLINE_ENV
+    old = os.environ.get(DEADLINE_ENV)
+    if budget is not None: os.environ[DEADLINE_ENV] = repr(budget.deadline)
+    try: yield
+    finally:
+        if old is None: os.environ.pop(DEADLINE_ENV, None)
+        else: os.environ[DEADLINE_ENV] = old
+
+# %% ../nbs/50_study.ipynb #ac4960a4
+def sitting_summary(part: str, plan: pd.DataFrame, seconds: float, wall: float) -> str:
+    "The line a sitting ends with: how much of the part is done, what is paused or waiting, what the next sitting does and about how long the rest takes."
+    left = plan[plan.left != 'done']
+    if not len(left): return f"toremi study ({part}): every run is done"
+    paused = [f"{r.name} at step {r.step} of {r.max_steps}" for r in left.itertuples() if r.left == 'train' and r.step]
+    waiting = [r.name for r in left.itertuples() if r.left == 'train' and not r.step]
+    evals = [r.name for r in left.itertuples() if r.left == 'evaluate']
+    rest = left.finish.sum(skipna=False)
+    parts = [f"{len(plan) - len(left)} of {len(plan)} runs done"] + ([f"{len(paused)} paused at a checkpoint ({', '.join(paused)})"] if paused else []) + \
+            ([f"{len(evals)} trained, evaluation left ({', '.join(evals)})"] if evals else []) + ([f"{len(waiting)} not started"] if waiting else [])
+    nxt = f"about {rest / 60:.1f} min of work left" if not math.isnan(rest) else "the time left is estimated once runs have been measured"
+    return (f"toremi study ({part}): sitting over after {wall:.0f}s of a {seconds:g}s budget: {'; '.join(parts)}. Next sitting: "
+            f"{'resumes ' + ', '.join([p.split(' at ')[0] for p in paused] + evals) + ' and ' if paused or evals else ''}starts what fits; {nxt}. "
+            "Run the same command again to continue; tables and figures are made once every run is done")
+
+# %% ../nbs/50_study.ipynb #aa075257
 def run_study(cfg: Config, part: str = 'core', # 'core' (`toremi study`), 'extra' (`toremi study-extra`) or 'all'
               force: bool = False, figures: bool = True, evaluate: bool = True,
               figures_dir=None, # default `<run_dir>/figures`
               prepare_only: bool = False, # stop once the data, the noised copies and the task files are made (then `toremi pack`)
               compare_to=None, # a folder of earlier results (`summary_<part>.csv`) to compare with; default: the figures folder before this run
-             ) -> Path:
-    "Prepare the data, train and evaluate every planned run of `part` (then the controls), write the results tables and figures, say whether the rerun reproduced; prints the wall time."
+              time_budget: float | None = None, # seconds of this sitting: start only what reaches a checkpoint in time, stop there; rerun to continue
+             ) -> Path | None:
+    "Prepare the data, train and evaluate every planned run of `part` (then the controls), write the results tables and figures, say whether the rerun reproduced; prints the wall time. A sitting that ends with runs left prints what is done and returns None."
     with folder_lock(RunDir(cfg.run_dir).root, 'study'):   # one study per run directory; its workers lock their own run folders
-        return _run_study(cfg, part, force, figures, evaluate, figures_dir, prepare_only, compare_to)
+        return _run_study(cfg, part, force, figures, evaluate, figures_dir, prepare_only, compare_to, time_budget)
 
-def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: bool, figures_dir, prepare_only: bool, compare_to) -> Path:
+def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: bool, figures_dir, prepare_only: bool, compare_to, time_budget) -> Path | None:
     from toremi.evaluate import eval_tasks
     log, rd, t0 = get_logger('toremi.study'), RunDir(cfg.run_dir), time.time()
     runs = plan_runs(cfg, part)
+    est, budget = sitting_estimates(rd.root), None
+    if time_budget is not None:
+        if force: raise StageError("--time-budget with --force would train every run again in each sitting: run `toremi study --force` once without a budget, or delete the runs to train again")
+        budget = sitting_budget(plan_sitting(runs, rd.root, est, evaluate), est, time_budget, t0)   # refuses a budget too short for any progress
+        budget.on_cut = lambda name, seconds: cut_report(rd.root, name, seconds)
     rd.root.mkdir(parents=True, exist_ok=True)
+    data_ready = (rd.annotated/'dataset_dict.json').is_file()   # a sitting that finds the data made spends its budget on runs
     save_config(cfg, rd.root/'config.yaml')
     prepare(cfg, force=force, noise=cfg.study.noise and part in ('extra', 'all'))
     if evaluate and cfg.eval.tasks:
@@ -190,11 +375,26 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
     log.info(f"{part} study: {len(runs)} runs in {rd.train}, {cfg.study.jobs} at a time")
     same = faithful_ablations(cfg) if part != 'core' else []
     if same: log.info(f"ablations {same} equal the study's ToReMi (train.toremi: switch {cfg.train.toremi.switch!r}, switch_step {cfg.train.toremi.switch_step}): not run")
-    run_jobs(study_jobs(cfg, runs, evaluate, force), cfg.study.jobs)
-    controls = control_runs(cfg, control_specs(cfg, rd.root)) if part != 'core' and cfg.study.controls and evaluate else []
-    if controls:
-        log.info(f"controls: {len(controls)} runs for {sorted({r.control['of'] for r in controls})} (they beat uniform: replay, top domain, without it)")
-        run_jobs(study_jobs(cfg, controls, evaluate, force), cfg.study.jobs)
+    controls = []
+    with deadline_env(budget):
+        run_jobs(study_jobs(cfg, sitting_runs(runs, rd.root, est, evaluate, budget), evaluate, force, est['eval_s'] or 0.0), cfg.study.jobs, budget=budget)
+        if budget is None or not len(sitting_runs(runs, rd.root, est, evaluate, budget)):
+            controls = control_runs(cfg, control_specs(cfg, rd.root)) if part != 'core' and cfg.study.controls and evaluate else []
+        if controls:
+            log.info(f"controls: {len(controls)} runs for {sorted({r.control['of'] for r in controls})} (they beat uniform: replay, top domain, without it)")
+            run_jobs(study_jobs(cfg, sitting_runs(controls, rd.root, est, evaluate, budget), evaluate, force, est['eval_s'] or 0.0), cfg.study.jobs, budget=budget)
+    if budget is not None:
+        append_jsonl(rd.root/SITTINGS, dict(made=time.strftime('%Y-%m-%dT%H:%M:%S'), part=part, budget_s=time_budget, wall_s=round(time.time() - t0, 1), started=list(budget.started),
+                                            runs={n: dataclasses.asdict(r) for n, r in budget.reports.items() if isinstance(r, RunReport)}))
+        after = plan_sitting(runs + controls, rd.root, sitting_estimates(rd.root), evaluate)
+        if (after.left != 'done').any():   # the controls are planned once the part's runs are done: then they are in `after`
+            if not budget.started and data_ready:   # the data was there and still nothing could start: this budget never makes progress
+                quickest = after[after.left != 'done'].needs.fillna(0.0).min()
+                raise StageError(f"--time-budget {time_budget:g}: too short to make progress: after the data checks ({t_data:.0f}s) no run could reach a checkpoint "
+                                 f"(the quickest needs ~{quickest:.0f}s as measured so far, plus {budget.reserve:.0f}s kept for it); "
+                                 f"give at least --time-budget {math.ceil(t_data + quickest + budget.reserve) + 1}")
+            print(sitting_summary(part, after, time_budget, time.time() - t0))
+            return None
     t_runs = time.time() - t0 - t_data
     write_results(cfg.run_dir)
     import platform

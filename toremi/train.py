@@ -16,17 +16,22 @@ from .checkpoint import *
 from .strategies import make_strategy, check_needs, LocalComm
 
 # %% auto #0
-__all__ = ['EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'RECORD_FILES', 'TrainingError', 'TrainingInterrupted', 'check_trackers',
-           'make_accelerator', 'AccelerateComm', 'accumulation_steps', 'TrainState', 'LogWindow', 'MixtureMeter',
-           'backward_pass', 'apply_update', 'observed', 'evaluation_rows', 'evaluate_loss', 'eval_record',
-           'save_checkpoint', 'load_checkpoint', 'open_run', 'save_final', 'StopFlag', 'divergence_error', 'Recorder',
-           'default_run_dir', 'Loop', 'make_loop', 'optimizer_step', 'evaluate_on_demand', 'log_train', 'validate',
-           'train', 'add_train_args', 'train_command', 'make_train_parser', 'train_main', 'doremi_weights']
+__all__ = ['DEADLINE_ENV', 'EXIT_INTERRUPTED', 'TRACKER_PACKAGES', 'RECORD_FILES', 'TrainingError', 'TrainingInterrupted',
+           'TrainingPaused', 'check_trackers', 'make_accelerator', 'AccelerateComm', 'accumulation_steps', 'TrainState',
+           'LogWindow', 'MixtureMeter', 'backward_pass', 'apply_update', 'observed', 'evaluation_rows', 'evaluate_loss',
+           'eval_record', 'save_checkpoint', 'load_checkpoint', 'open_run', 'save_final', 'StopFlag',
+           'divergence_error', 'Recorder', 'default_run_dir', 'Loop', 'make_loop', 'optimizer_step',
+           'evaluate_on_demand', 'log_train', 'validate', 'train', 'add_train_args', 'train_command',
+           'make_train_parser', 'train_main', 'doremi_weights']
 
 # %% ../nbs/21_train.ipynb #a88d5edb
 class TrainingError(StageError): "Training cannot go on (the loss stayed NaN/inf); the message names the checkpoint to resume from."
 
 class TrainingInterrupted(StageError): "SIGTERM/SIGINT stopped training after a checkpoint was written; rerun to resume."
+
+class TrainingPaused(TrainingInterrupted): "The time budget (`DEADLINE_ENV`) ran out: training stopped after a checkpoint was written; rerun to resume."
+
+DEADLINE_ENV = 'TOREMI_DEADLINE'  # a wall-clock time (seconds since the epoch, as time.time()): training checkpoints and stops at the first step past it (`toremi study --time-budget`)
 
 EXIT_INTERRUPTED = 75  # exit status of the command line after SIGTERM/SIGINT (EX_TEMPFAIL: rerun to resume)
 
@@ -356,9 +361,16 @@ def save_final(acc, model, tokenizer, run: Path):
 
 # %% ../nbs/21_train.ipynb #a6f603ac
 class StopFlag:
-    "While active, SIGTERM/SIGINT only set `.requested` (a second SIGINT interrupts at once); handlers restored on exit."
-    def __init__(self):
+    "While active, SIGTERM/SIGINT only set `.requested` (a second SIGINT interrupts at once); handlers restored on exit. Past `deadline` it is `.due`."
+    def __init__(self, deadline: float | None = None): # a time.time() to stop at; default: the `DEADLINE_ENV` variable, else never
         self.requested, self._old = False, {}
+        env = os.environ.get(DEADLINE_ENV, '')
+        try: self.deadline = float(deadline if deadline is not None else env or 'inf')
+        except ValueError: raise ConfigError(f"{DEADLINE_ENV}={env!r} is not a time in seconds since the epoch (as Python's time.time()); unset it to train without a deadline") from None
+    @property
+    def due(self) -> bool:
+        "Whether the deadline has passed."
+        return time.time() >= self.deadline
     def _handle(self, signum, frame):
         if self.requested and signum == signal.SIGINT: raise KeyboardInterrupt
         self.requested = True
@@ -370,9 +382,10 @@ class StopFlag:
     def __exit__(self, *exc):
         for s, h in self._old.items(): signal.signal(s, h)
     def agreed(self, comm, device, sync: bool) -> bool:
-        "Whether every process stops now: this flag on one process; on several, the any-of-them vote at sync steps."
-        if comm.world_size == 1: return self.requested
-        return sync and comm.all_reduce_sum(torch.tensor([float(self.requested)], device=device)).item() > 0
+        "Whether every process stops now (a signal, or the deadline): this flag on one process; on several, the any-of-them vote at sync steps."
+        stop = self.requested or self.due
+        if comm.world_size == 1: return stop
+        return sync and comm.all_reduce_sum(torch.tensor([float(stop)], device=device)).item() > 0
 
 # %% ../nbs/21_train.ipynb #c5639020
 def divergence_error(acc, run: Path, cfg: Config, data: TrainData, state: TrainState, in_row: int) -> TrainingError:
@@ -625,7 +638,7 @@ def _train(cfg: Config, run: Path, data, resume: bool, force: bool, strategy_fac
             # validate
             if evaluate: validate(lp, state)
 
-            # checkpoint (on schedule, or on SIGTERM/SIGINT)
+            # checkpoint (on schedule, or on SIGTERM/SIGINT, or past the deadline)
             stopping = stop.agreed(comm, device, sync)
             if stopping or (save and w['in_row'] == 0):
                 state = lp.clock(state)
@@ -634,7 +647,8 @@ def _train(cfg: Config, run: Path, data, resume: bool, force: bool, strategy_fac
                 if acc.is_main_process: log.info(f"{run.name}: checkpoint {ck.name} written")
             if stopping:
                 bar.close()
-                raise TrainingInterrupted(f"{run}: stopped by a signal at step {state.step}; checkpoint {ck} written. Rerun the same command to resume.")
+                if stop.requested: raise TrainingInterrupted(f"{run}: stopped by a signal at step {state.step}; checkpoint {ck} written. Rerun the same command to resume.")
+                raise TrainingPaused(f"{run}: the time budget ({DEADLINE_ENV}) ran out at step {state.step}; checkpoint {ck} written. Rerun the same command to resume.")
 
     # the trained model
     bar.close()
