@@ -463,7 +463,7 @@ def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
     parts = ['core', 'extra'] if part == 'all' and len(usable(runs[runs.part == 'extra'])) else ['core'] if part == 'all' else [part]
     for p in parts:
         for name in STUDY_NOTEBOOKS[p]:
-            if p == 'extra' and name == '10_results' and 'core' in parts: continue   # the results page once, at the end
+            if name == '10_results' and p != parts[-1]: continue   # the results page once, after every part's tables
             src, dst = nbdir/f'{name}.ipynb', root/'results'/'notebooks'/f'{name}-{p}.ipynb'
             params = dict(run_dir=str(root), figures_dir=str(figures_dir), part=p)
             try: pm.execute_notebook(str(src), str(dst), parameters={k: v for k, v in params.items() if k in pm.inspect_notebook(str(src))},
