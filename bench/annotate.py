@@ -40,7 +40,8 @@ def prepare(work: Path, corpus: Path | None, n: int, window_chars: int = 600, se
     import datasets, numpy as np
     from toremi.corpus import iter_documents, chunk_text, build_corpus
     if corpus is None:
-        cfg = cfg_for(work/'corpus_run', 'minilm'); corpus = build_corpus(cfg)
+        cfg = cfg_for(work/'corpus_run', 'minilm')
+        corpus = build_corpus(cfg)
     by_src = {}
     for doc in iter_documents(corpus):
         gold = (doc.get('metadata') or {}).get('gold', '') or ''
@@ -71,21 +72,31 @@ def step(args) -> dict:
     if args.step == 'embed':
         import torch, sentence_transformers  # imports are not timed; loading the model is
         from toremi.embed import embed_dataset
-        base = peak_mb(); t = time.perf_counter(); out = embed_dataset(cfg, force=True); sec = time.perf_counter() - t
+        base = peak_mb()
+        t = time.perf_counter()
+        out = embed_dataset(cfg, force=True)
+        sec = time.perf_counter() - t
         c = read_json(out/'meta.json')['counts']
         rows = c['train'] + c['validation'] + c['test']
         return dict(step=f'embed {args.model}', rows=rows, seconds=sec, docs_per_s=rows / sec, dim=c['dim'], rss_before_mb=base, peak_mb=peak_mb())
     if args.step == 'cluster':
         from toremi.cluster import cluster_embeddings
-        base = peak_mb(); t = time.perf_counter(); out = cluster_embeddings(cfg, force=True); sec = time.perf_counter() - t
+        base = peak_mb()
+        t = time.perf_counter()
+        out = cluster_embeddings(cfg, force=True)
+        sec = time.perf_counter() - t
         r = read_json(out/'report.json')
         return dict(step=f'cluster ({args.model} emb.)', rows=r['rows'], seconds=sec, docs_per_s=r['rows'] / sec, k=r['k'],
                     silhouette=r['silhouette'], purity_source=r['purity_source'], purity_gold=r['purity_gold'], rss_before_mb=base, peak_mb=peak_mb())
     if args.step == 'keywords':
         from toremi.cluster import extract_keywords
         import numpy as np
-        base = peak_mb(); t = time.perf_counter(); out = extract_keywords(cfg, force=True); sec = time.perf_counter() - t
-        kw = read_json(out/'keywords.json'); rows = len(np.load(RunDir(run).cluster/'assignments'/'train.npy'))
+        base = peak_mb()
+        t = time.perf_counter()
+        out = extract_keywords(cfg, force=True)
+        sec = time.perf_counter() - t
+        kw = read_json(out/'keywords.json')
+        rows = len(np.load(RunDir(run).cluster/'assignments'/'train.npy'))
         return dict(step=f'keywords ({args.model} clusters)', rows=rows, seconds=sec, docs_per_s=rows / sec, k=len(kw),
                     kw_shared_top10=shared_top(kw.values()), rss_before_mb=base, peak_mb=peak_mb(), example=first_keywords(kw))
     if args.step in ('bertopic-kmeans', 'bertopic-default', 'baseline'):
@@ -124,13 +135,17 @@ def peer(args, cfg) -> dict:
         from bertopic import BERTopic
         from bertopic.dimensionality import BaseDimensionalityReduction
         from umap import UMAP
-    base = peak_mb(); t = time.perf_counter()
+    base = peak_mb()
+    t = time.perf_counter()
     if args.step == 'baseline':  # no BERTopic: bag of words -> KMeans, keywords = most frequent words per cluster
-        V = CountVectorizer(stop_words='english'); D = V.fit_transform(texts)
+        V = CountVectorizer(stop_words='english')
+        D = V.fit_transform(texts)
         labels = KMeans(k, n_init=3, random_state=0).fit_predict(X)
-        terms = V.get_feature_names_out(); kw = {}
+        terms = V.get_feature_names_out()
+        kw = {}
         for c in range(k):
-            s = np.asarray(D[labels == c].sum(axis=0)).ravel(); kw[c] = [terms[i] for i in np.argsort(-s)[:100]]
+            s = np.asarray(D[labels == c].sum(axis=0)).ravel()
+            kw[c] = [terms[i] for i in np.argsort(-s)[:100]]
     else:
         if args.step == 'bertopic-kmeans':
             m = BERTopic(umap_model=BaseDimensionalityReduction(), hdbscan_model=KMeans(k, n_init=3, random_state=0),
@@ -171,11 +186,14 @@ def main():
     ap.add_argument('--no-default-bertopic', action='store_true')
     ap.add_argument('--reuse-embed', nargs='*', default=None, metavar='MODEL',
                     help='keep the embeddings and embed rows of these embedders (all when none named) from a previous run (same --work and --n)')
-    ap.add_argument('--step'); ap.add_argument('--model', default='minilm')  # internal: run one measured step
+    ap.add_argument('--step')
+    ap.add_argument('--model', default='minilm')  # internal: run one measured step
     args = ap.parse_args()
     if args.step:
-        print(json.dumps(step(args))); return
-    work = Path(args.work); work.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(step(args)))
+        return
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     prev = json.loads((HERE/'results'/'annotate.json').read_text()) if args.reuse_embed is not None else None
     reuse = (args.reuse_embed or list(EMBEDDERS)) if prev else []
@@ -187,15 +205,20 @@ def main():
         if not (work/m/'sample').exists(): os.symlink(sample, work/m/'sample')
     results = []
     for m in EMBEDDERS:
-        if m in reuse: results.append({**next(r for r in prev['results'] if r['step'] == f'embed {m}'), 'reused': True}); continue
-        results.append(run_step(work, 'embed', m)); print(results[-1])
+        if m in reuse:
+            results.append({**next(r for r in prev['results'] if r['step'] == f'embed {m}'), 'reused': True})
+            continue
+        results.append(run_step(work, 'embed', m))
+        print(results[-1])
     for m in ('minilm', 'wordllama'):
         for s in ('cluster', 'keywords'):
-            results.append(run_step(work, s, m)); print(results[-1])
+            results.append(run_step(work, s, m))
+            print(results[-1])
     bt = args.bertopic_path if args.bertopic_path and Path(args.bertopic_path, 'bertopic').exists() else None
     peers = (['bertopic-kmeans'] + ([] if args.no_default_bertopic else ['bertopic-default'])) if bt else ['baseline']
     for p in peers:
-        results.append(run_step(work, p, 'minilm', bt)); print(results[-1])
+        results.append(run_step(work, p, 'minilm', bt))
+        print(results[-1])
     ours = {r['step']: r for r in results}
     tot = sum(ours[s]['seconds'] for s in ('cluster (minilm emb.)', 'keywords (minilm clusters)') if s in ours)
     ratio = {}
@@ -205,7 +228,9 @@ def main():
     print()
     print(f"{'step':34s} {'rows':>6s} {'sec':>8s} {'docs/s':>9s} {'peak MB':>8s}  quality")
     for r in results:
-        if 'error' in r: print(f"{r['step']:34s} ERROR {r['error']}"); continue
+        if 'error' in r:
+            print(f"{r['step']:34s} ERROR {r['error']}")
+            continue
         q = ', '.join(f'{k}={r[k]:.3f}' if isinstance(r[k], float) else f'{k}={r[k]}' for k in
                       ('k', 'silhouette', 'purity_source', 'purity_gold', 'ari_vs_toremi', 'kw_shared_top10', 'outliers') if k in r and r[k] is not None)
         print(f"{r['step']:34s} {r['rows']:6d} {r['seconds']:8.2f} {r['docs_per_s']:9.1f} {r['peak_mb']:8.0f}  {q}")

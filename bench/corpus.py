@@ -34,20 +34,27 @@ def main(argv=None):
     load0 = os.getloadavg()
     pk = load_packages()
     cached = {k: (cache_dir()/'packages'/p['file']).exists() for k, p in pk.items()}
-    t = time.time(); arch, skipped = source_archives(a.sources); t_fetch = time.time() - t
+    t = time.time()
+    arch, skipped = source_archives(a.sources)
+    t_fetch = time.time() - t
     cold = not all(cached[k] for k in arch)
     sources = [s for s in a.sources if s not in skipped]
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for s in sources:
-            out = Path(d)/s; out.mkdir()
-            t = time.time(); e = build_source(s, arch, out, chunk_chars=a.chunk_chars); sec = time.time() - t
+            out = Path(d)/s
+            out.mkdir()
+            t = time.time()
+            e = build_source(s, arch, out, chunk_chars=a.chunk_chars)
+            sec = time.time() - t
             rows.append(dict(source=s, documents=e['documents'], characters=e['characters'], raw_documents=e['raw_documents'],
                              dropped=e['dropped'], seconds=round(sec, 2), mchars_per_s=round(e['characters'] / sec / 1e6, 2)))
         ov = dict(sources=sources, chunk_chars=a.chunk_chars)
         cfg1 = load_config(preset='tiny', run_dir=str(Path(d)/'run1'), corpus=ov)
         cfg2 = load_config(preset='tiny', run_dir=str(Path(d)/'run2'), corpus=ov)
-        t = time.time(); out1 = build_corpus(cfg1, force=True); t_total = time.time() - t
+        t = time.time()
+        out1 = build_corpus(cfg1, force=True)
+        t_total = time.time() - t
         out2 = build_corpus(cfg2, force=True)
         b1, b2 = shard_bytes(out1), shard_bytes(out2)
         identical = b1 == b2

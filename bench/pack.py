@@ -22,21 +22,35 @@ def mib(p: Path) -> float: return round(Path(p).stat().st_size / 2**20, 2)
 def phases(archive: Path, dest: Path) -> dict:
     "unpack's phases, timed one by one (what `unpack` does, in the same order)."
     work, t = dest.parent/f'.bench-{dest.name}', {}
-    t0 = time.time(); P._extract(archive, work/'x'); t['extract_s'] = time.time() - t0
-    t0 = time.time(); man = P._verify(work/'x'); t['verify_s'] = time.time() - t0
-    t0 = time.time(); P._build(work/'x', man, work/'built', dest); t['build_s'] = time.time() - t0
-    t0 = time.time(); P._place(work/'built', dest, work/'aside'); t['place_s'] = time.time() - t0
+    t0 = time.time()
+    P._extract(archive, work/'x')
+    t['extract_s'] = time.time() - t0
+    t0 = time.time()
+    man = P._verify(work/'x')
+    t['verify_s'] = time.time() - t0
+    t0 = time.time()
+    P._build(work/'x', man, work/'built', dest)
+    t['build_s'] = time.time() - t0
+    t0 = time.time()
+    P._place(work/'built', dest, work/'aside')
+    t['place_s'] = time.time() - t0
     return {k: round(v, 2) for k, v in t.items()}
 
 
 def bench(run_dir: Path, tmp: Path) -> dict:
     out = dict(run_dir=str(run_dir), preset=(__import__('yaml').safe_load((run_dir/'config.yaml').read_text()) or {}).get('preset'))
-    t0 = time.time(); arc = P.pack(run_dir, tmp/'data.tar.xz'); out['pack_s'] = round(time.time() - t0, 2)
+    t0 = time.time()
+    arc = P.pack(run_dir, tmp/'data.tar.xz')
+    out['pack_s'] = round(time.time() - t0, 2)
     out['data_pack_mib'] = mib(arc)
-    t0 = time.time(); P.unpack(arc, tmp/'unpacked'); out['unpack_s'] = round(time.time() - t0, 2)
+    t0 = time.time()
+    P.unpack(arc, tmp/'unpacked')
+    out['unpack_s'] = round(time.time() - t0, 2)
     out['unpack_phases'] = phases(arc, tmp/'again')
     if P.finished_runs(run_dir) if (run_dir/'train').is_dir() else []:
-        t0 = time.time(); r = P.pack_results(run_dir, tmp/'results.tar.xz'); out['results_pack_s'] = round(time.time() - t0, 2)
+        t0 = time.time()
+        r = P.pack_results(run_dir, tmp/'results.tar.xz')
+        out['results_pack_s'] = round(time.time() - t0, 2)
         out['results_pack_kib'] = round(r.stat().st_size / 2**10, 1)
         out['results_runs'] = len(P.finished_runs(run_dir))
     return out

@@ -33,7 +33,8 @@ def synthetic_corpus(root: Path, mb: float, seed: int = 0) -> Path:
         while n < target:
             text = ' '.join(rng.choices(words, k=rng.randint(300, 1000)))
             f.write(json.dumps(dict(id=f'syn-{i}', text=text, source=f's{i % 5}', metadata={})) + '\n')
-            n += len(text); i += 1
+            n += len(text)
+            i += 1
     return root
 
 
@@ -57,7 +58,9 @@ def main(argv=None):
         from toremi.corpus import build_corpus
         build_corpus(cfg)
     t_corpus = time.time() - t
-    t = time.time(); tok = build_tokenizer(cfg); t_tok = time.time() - t
+    t = time.time()
+    tok = build_tokenizer(cfg)
+    t_tok = time.time() - t
     mt = check_sample_config(cfg.sample)
     n_docs = n_chars = 0
     for d in iter_documents(corpus_path(cfg), cfg.corpus.on_bad_line):
@@ -73,7 +76,9 @@ def main(argv=None):
                 times.append(time.time() - t)
                 tokens = sum(W['tokens'].values()) + sum(W['dropped_by_source'].values())
         t_map = min(times)
-        t = time.time(); p = sample_corpus(c, force=True); t_stage = time.time() - t
+        t = time.time()
+        p = sample_corpus(c, force=True)
+        t_stage = time.time() - t
         m = read_json(p/'meta.json')['counts']
         rows.append(dict(num_proc=n, tokenize_seconds=round(t_map, 2), tokenize_all_seconds=[round(x, 2) for x in times], tokenized_tokens=int(tokens), tokenize_tokens_per_s=round(tokens / t_map),
                          stage_seconds=round(t_stage, 2), stage_tokens_per_s=round(tokens / t_stage), train_tokens=m['got'],

@@ -77,7 +77,8 @@ def check(site: Path, shots: Path, chromium: str | None = None, log=print) -> li
             page.on('console', lambda m: errors.append(f'console error: {m.text}') if m.type == 'error' else None)
             page.on('response', lambda r: errors.append(f'HTTP {r.status} for {r.url}') if r.status >= 400 else None)
             for rel in pages:
-                errors.clear(); outside.clear()
+                errors.clear()
+                outside.clear()
                 resp = page.goto(base + rel, wait_until='load')
                 page.wait_for_load_state('networkidle')
                 d = page.evaluate(PAGE_JS)
