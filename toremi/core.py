@@ -13,9 +13,9 @@ import numpy as np, yaml
 # %% auto #0
 __all__ = ['PKG_DIR', 'CPU_LAUNCH', 'STAGES', 'VOLATILE_KEYS', 'ToremiError', 'ConfigError', 'DataError', 'StageError',
            'data_dir', 'cache_dir', 'default_mode', 'temp_path', 'atomic_write', 'atomic_dir', 'remove_stale_temps',
-           'write_json', 'read_json', 'read_jsonl', 'append_jsonl', 'sha256_file', 'sha256_json', 'seed_everything',
-           'get_logger', 'progress', 'folder_lock', 'Interrupted', 'interrupt_on', 'die_with_parent', 'stop_processes',
-           'launch_problem', 'RunDir', 'content_digest', 'fingerprint', 'input_key', 'stage_changes',
+           'write_json', 'read_json', 'read_jsonl', 'append_jsonl', 'sha256_file', 'sha256_json', 'column',
+           'seed_everything', 'get_logger', 'progress', 'folder_lock', 'Interrupted', 'interrupt_on', 'die_with_parent',
+           'stop_processes', 'launch_problem', 'RunDir', 'content_digest', 'fingerprint', 'input_key', 'stage_changes',
            'stage_is_current', 'run_stage', 'Taxonomy', 'load_taxonomy']
 
 # %% ../nbs/00_core.ipynb #7b4ee35f
@@ -186,6 +186,15 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
 def sha256_json(obj) -> str:
     "Hex SHA-256 of the canonical JSON of `obj`."
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()
+
+# %% ../nbs/00_core.ipynb #7b1a1df1
+def column(ds, # a `datasets.Dataset` (a selection of rows is respected)
+           name: str, # the column
+           numpy: bool = False, # a numpy array (numeric columns) instead of a list
+          ):
+    "The values of one column of `ds` read at once through Arrow: a list (as `list(ds[name])` gives) or a numpy array."
+    col = ds.with_format('arrow')[name]
+    return col.to_numpy() if numpy else col.to_pylist()
 
 # %% ../nbs/00_core.ipynb #b043f21d
 def seed_everything(seed: int):

@@ -34,9 +34,9 @@ def load_train_data(cfg: Config, data=None):
         miss = {'input_ids', 'n_tokens', 'source', 'topics'} - set(dd[split].column_names)
         if miss: raise DataError(f"{where}: split '{split}' lacks column(s) {sorted(miss)}; run `toremi annotate` to attach topics")
     if path is not None and (path/'topics.json').exists(): topics = [str(t) for t in read_json(path/'topics.json')]
-    else: topics = sorted({t for s in ('train', 'validation') for ts in dd[s]['topics'] for t in ts})
+    else: topics = sorted({t for s in ('train', 'validation') for ts in column(dd[s], 'topics') for t in ts})
     import hashlib
-    fp = {s: dict(rows=dd[s].num_rows, n_tokens=hashlib.sha256(np.asarray(dd[s]['n_tokens'], dtype=np.int64).tobytes()).hexdigest(),
+    fp = {s: dict(rows=dd[s].num_rows, n_tokens=hashlib.sha256(column(dd[s], 'n_tokens', numpy=True).astype(np.int64).tobytes()).hexdigest(),
                   head=sha256_json(dd[s][:64]['input_ids'])) for s in ('train', 'validation')}
     return dd, topics, sha256_json(dict(fp, topics=topics))[:16]
 
@@ -45,12 +45,12 @@ class RowTable:
     "Per-row integer arrays of one split: `n_tokens`, `source_ids`, `topic_ids` (N, K; -1 padding) and `domain_ids`."
     def __init__(self, ds, sources: list, topics: list, domains: list, kind: str, split: str = 'train'):
         self.n = ds.num_rows
-        self.n_tokens = np.asarray(ds['n_tokens'], dtype=np.int64)
+        self.n_tokens = column(ds, 'n_tokens', numpy=True).astype(np.int64)
         self.n_targets = np.maximum(self.n_tokens - 1, 0)  # next-token targets of each row
-        src = list(ds['source'])
+        src = column(ds, 'source')
         s_ix = {s: i for i, s in enumerate(sources)}
         self.source_ids = np.array([s_ix.get(s, -1) for s in src], dtype=np.int64)
-        t_ix, rows = {t: i for i, t in enumerate(topics)}, list(ds['topics'])
+        t_ix, rows = {t: i for i, t in enumerate(topics)}, column(ds, 'topics')
         K = max(3, max((len(t) for t in rows), default=0))
         self.topic_ids = np.full((self.n, K), -1, dtype=np.int64)
         for i, ts in enumerate(rows):
@@ -75,8 +75,8 @@ class RowTable:
 # %% ../nbs/21_data.ipynb #e8bfd8fe
 def domains_of(ds, kind: str) -> list:
     "Sorted domain names of a split: its sources, or first topics (plus `(none)` when some row has no topic)."
-    if kind == 'source': return sorted(set(ds['source']))
-    return sorted({ts[0] if len(ts) else NO_TOPIC for ts in ds['topics']})
+    if kind == 'source': return sorted(set(column(ds, 'source')))
+    return sorted({ts[0] if len(ts) else NO_TOPIC for ts in column(ds, 'topics')})
 
 # %% ../nbs/21_data.ipynb #e2cbf215
 def stratified_rows(domain_ids: np.ndarray, # (N,) domain of each row of a split; -1 = none
@@ -201,7 +201,7 @@ def load_training_data(cfg: Config, data=None) -> TrainData:
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     if pad_id is None: raise DataError(f"{tok_dir}: the tokenizer has neither pad_token nor eos_token (contract 2 needs both)")
     kind = strategy_spec(cfg.train.strategy).domain_of(cfg)   # the registry says which section's `domain` applies
-    sources = sorted(set(dd['train']['source']) | set(dd['validation']['source']))
+    sources = sorted(set(column(dd['train'], 'source')) | set(column(dd['validation'], 'source')))
     domains = domains_of(dd['train'], kind)
     train_tab = RowTable(dd['train'], sources, topics, domains, kind, 'train')
     val_tab = RowTable(dd['validation'], sources, topics, domains, kind, 'validation')

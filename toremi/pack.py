@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, json, lzma, os, shutil, tarfile, tempfile, time, zlib
 from pathlib import Path, PurePosixPath
 import numpy as np, yaml
-from .core import ConfigError, DataError, StageError, RunDir, append_jsonl, atomic_dir, folder_lock, get_logger, read_json, read_jsonl, remove_stale_temps, sha256_file, temp_path, write_json
+from .core import ConfigError, DataError, StageError, RunDir, append_jsonl, column, atomic_dir, folder_lock, get_logger, read_json, read_jsonl, remove_stale_temps, sha256_file, temp_path, write_json
 from .config import Config, config_dict, config_differences, load_config
 
 # %% auto #0
@@ -52,8 +52,8 @@ def _write_split(ds, out: Path, dtype, base=None) -> dict:
     import pyarrow as pa, pyarrow.parquet as pq
     out.mkdir(parents=True, exist_ok=True)
     ids, lens = _flat_ids(ds)
-    if (np.asarray(ds['n_tokens']) != lens).any(): raise DataError(f"pack: {out.name}: some rows have n_tokens != len(input_ids); the pack rebuilds input_ids from n_tokens")
-    info = dict(rows=ds.num_rows, features=ds.features.to_dict(), digest=_digest(ids, lens, ds['text'] if 'text' in ds.column_names else None))
+    if (column(ds, 'n_tokens', numpy=True) != lens).any(): raise DataError(f"pack: {out.name}: some rows have n_tokens != len(input_ids); the pack rebuilds input_ids from n_tokens")
+    info = dict(rows=ds.num_rows, features=ds.features.to_dict(), digest=_digest(ids, lens, column(ds, 'text') if 'text' in ds.column_names else None))
     keep = [c for c in ds.column_names if c not in ('text', 'input_ids')]
     starts = np.concatenate([[0], np.cumsum(lens)])
     rows = np.arange(ds.num_rows)
@@ -68,7 +68,7 @@ def _write_split(ds, out: Path, dtype, base=None) -> dict:
         np.save(out/'rows.npy', rows)
     picked = np.concatenate([ids[starts[i]:starts[i + 1]] for i in rows]) if len(rows) else np.zeros(0, np.int64)
     picked.astype(dtype).tofile(out/'ids.bin')
-    if keep: pq.write_table(pa.Table.from_pydict({c: ds[c] for c in keep}), out/'columns.parquet', compression='zstd')
+    if keep: pq.write_table(pa.table({c: ds.with_format('arrow')[c] for c in keep}), out/'columns.parquet', compression='zstd')   # Arrow to Arrow: no row-by-row reads
     if base is not None: np.save(out/'lengths.npy', lens[rows])
     return dict(info, columns=keep)
 
@@ -115,27 +115,30 @@ def _read_split(src: Path, info: dict, dtype, tokenizers: tuple, base=None):
     "Rebuild one split as a `datasets.Dataset` (text decoded from the ids with `tokenizers` = (backend, HF tokenizer)) and check it against the checksums taken at packing."
     import datasets, pyarrow as pa, pyarrow.parquet as pq
     ids = np.fromfile(src/'ids.bin', dtype=dtype).astype(np.int64)
-    cols = pq.read_table(src/'columns.parquet').to_pydict() if info['columns'] else {}
+    cols = pq.read_table(src/'columns.parquet') if info['columns'] else pa.table({})
+    table = {c: cols.column(c) for c in cols.column_names}
     if base is None:
-        lens = np.asarray(cols['n_tokens'], dtype=np.int64)
-        rows = [ids[a:b] for a, b in zip(np.concatenate([[0], np.cumsum(lens)[:-1]]), np.cumsum(lens))]
-        texts = tokenizers[0].decode_batch([r.tolist() for r in rows], skip_special_tokens=True)  # as the sample stage decodes
-        table = {c: cols[c] for c in cols}
+        lens = cols.column('n_tokens').to_numpy().astype(np.int64)
+        ends = np.cumsum(lens)
+        texts = tokenizers[0].decode_batch([ids[b - n:b].tolist() for n, b in zip(lens, ends)], skip_special_tokens=True)  # as the sample stage decodes
     else:   # a noised copy: the annotated split with the packed rows replaced (their text decoded as the noise stage does)
-        changed, lens = np.load(src/'rows.npy'), np.load(src/'lengths.npy')
-        rows, texts = [np.asarray(r, dtype=np.int64) for r in base['input_ids']], list(base['text'])
-        for i, a, b in zip(changed, np.concatenate([[0], np.cumsum(lens)[:-1]]), np.cumsum(lens)):
-            rows[i] = ids[a:b]
-            texts[i] = tokenizers[1].decode(rows[i].tolist(), skip_special_tokens=True)   # as the noise stage decodes
-        table = {c: base[c] for c in base.column_names if c not in ('text', 'input_ids')}
-        table.update(cols)
-        table['n_tokens'] = [len(r) for r in rows]
-    table['text'] = texts
-    table['input_ids'] = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum([len(r) for r in rows])]), pa.int32()),
-                                                  pa.array(np.concatenate(rows) if rows else np.zeros(0, np.int64), pa.int32()))
+        changed, clens = np.load(src/'rows.npy'), np.load(src/'lengths.npy')
+        bids, lens = _flat_ids(base)
+        boff, cends = np.concatenate([[0], np.cumsum(lens)]), np.cumsum(clens)
+        texts, pieces, prev = column(base, 'text'), [], 0
+        for i, n, b in zip(changed, clens, cends):
+            pieces += [bids[boff[prev]:boff[i]], ids[b - n:b]]   # the unchanged rows before row i, then row i's new ids
+            texts[i] = tokenizers[1].decode(ids[b - n:b].tolist(), skip_special_tokens=True)   # as the noise stage decodes
+            prev = i + 1
+        ids = np.concatenate(pieces + [bids[boff[prev]:]])
+        lens = lens.copy()
+        lens[changed] = clens
+        table = {**{c: base.with_format('arrow')[c] for c in base.column_names if c not in ('text', 'input_ids')}, **table, 'n_tokens': pa.array(lens)}
+    table['text'] = pa.array(texts, pa.string())
+    table['input_ids'] = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lens)]), pa.int32()), pa.array(ids, pa.int32()))
     feats = datasets.Features.from_dict(info['features'])
     ds = datasets.Dataset(pa.table({c: table[c] for c in feats}).cast(feats.arrow_schema))
-    got = _digest(*_flat_ids(ds), ds['text'])
+    got = _digest(*_flat_ids(ds), column(ds, 'text'))
     if got != info['digest']: raise DataError(f"unpack: {src}: the rebuilt split does not match the packed one ({', '.join(k for k in got if got[k] != info['digest'].get(k))} differ); the archive was made by another toremi version or is damaged")
     return ds
 
