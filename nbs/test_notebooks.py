@@ -96,6 +96,19 @@ def test_figures_command(smoke_run, tmp_path):
     assert r.returncode == 2 and 'not a study run directory' in r.stderr and not (empty/'figures').exists(), r.stderr
 
 
+@pytest.mark.xdist_group('study')
+def test_rerun_keeps_the_study_time(smoke_run):
+    "A `toremi study` that finds every run done trains nothing and keeps the time of the call that trained them (RESULTS.md's time line)."
+    import json
+    tf = smoke_run/'results'/'timing_core.json'
+    before = tf.read_bytes()
+    took = json.loads(before)
+    assert took['trained'] == took['runs'] > 0 and took['runs_min'] > 0, took
+    r = _toremi('study', '--preset', 'smoke', '--run-dir', smoke_run, '--no-figures')
+    assert tf.read_bytes() == before, (json.loads(tf.read_bytes()), took)
+    assert 'nothing trained; timing_core.json keeps the time of the call that trained them' in r.stdout, r.stdout[-3000:]
+
+
 def _copy_data(src, dst):
     "A study run directory's data (stage folders, datasets, task files) without its runs, results, figures, sittings or locks."
     dst.mkdir(parents=True)

@@ -373,6 +373,8 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
         print(f"toremi study: data ready in {rd.root} ({t_data/60:.1f} min); `toremi pack {rd.root} OUT` moves it to another machine")
         return rd.root
     log.info(f"{part} study: {len(runs)} runs in {rd.train}, {cfg.study.jobs} at a time")
+    untrained = lambda rs: int((plan_sitting(rs, rd.root, est, evaluate).left != 'done').sum()) if rs else 0   # runs this call trains (or evaluates)
+    trained = untrained(runs)
     same = faithful_ablations(cfg) if part != 'core' else []
     if same: log.info(f"ablations {same} equal the study's ToReMi (train.toremi: switch {cfg.train.toremi.switch!r}, switch_step {cfg.train.toremi.switch_step}): not run")
     controls = []
@@ -381,6 +383,7 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
         if budget is None or not len(sitting_runs(runs, rd.root, est, evaluate, budget)):
             controls = control_runs(cfg, control_specs(cfg, rd.root)) if part != 'core' and cfg.study.controls and evaluate else []
         if controls:
+            trained += untrained(controls)
             log.info(f"controls: {len(controls)} runs for {sorted({r.control['of'] for r in controls})} (they beat uniform: replay, top domain, without it)")
             run_jobs(study_jobs(cfg, sitting_runs(controls, rd.root, est, evaluate, budget), evaluate, force, est['eval_s'] or 0.0), cfg.study.jobs, budget=budget)
     if budget is not None:
@@ -398,16 +401,22 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
     t_runs = time.time() - t0 - t_data
     write_results(cfg.run_dir)
     import platform
-    timing = dict(part=part, runs=len(runs) + len(controls), controls=len(controls), jobs=cfg.study.jobs, data_min=round(t_data / 60, 2), runs_min=round(t_runs / 60, 2),
-                  machine=f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPU(s)")
-    write_json(timing, rd.results/f'timing_{part}.json')   # RESULTS.md reads it (the figures' own time is added below)
+    timing = dict(part=part, runs=len(runs) + len(controls), trained=trained, controls=len(controls), jobs=cfg.study.jobs, data_min=round(t_data / 60, 2),
+                  runs_min=round(t_runs / 60, 2), machine=f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPU(s)")
+    timing_file = rd.results/f'timing_{part}.json'
+    keep = not trained and timing_file.is_file()   # a rerun that found every run done: RESULTS.md keeps the time of the study that trained them
+    if keep: log.info(f"every run of the {part} study was already done: {timing_file} keeps the time of the call that trained them")
+    else: write_json(timing, timing_file)   # RESULTS.md reads it (the figures' own time is added below)
     fig_dir = Path(figures_dir).resolve() if figures_dir else rd.root/'figures'
     verdict = reproduction_verdict(rd.root, fig_dir, part, compare_to) if figures else None
-    if figures: run_figures(cfg.run_dir, fig_dir, part)
+    if figures: run_figures(cfg.run_dir, fig_dir, part, results_page=False)
     wall = time.time() - t0
-    write_json(dict(timing, figures_min=round((wall - t_data - t_runs) / 60, 2), wall_min=round(wall / 60, 2)), rd.results/f'timing_{part}.json')
+    if not keep: write_json(dict(timing, figures_min=round((wall - t_data - t_runs) / 60, 2), wall_min=round(wall / 60, 2)), timing_file)
+    if figures: run_figures(cfg.run_dir, fig_dir, part, only=['10_results'])   # the results page last: it shows the whole time (but its own few seconds)
+    wall = time.time() - t0
     print(f"toremi study ({part}): {len(runs) + len(controls)} runs ({len(controls)} controls); wall time {wall/60:.1f} min (data {t_data/60:.1f}, runs {t_runs/60:.1f}, "
-          f"results and figures {(wall - t_data - t_runs)/60:.1f}); results in {rd.results}")
+          f"results and figures {(wall - t_data - t_runs)/60:.1f}); results in {rd.results}"
+          + (f"\nevery run was already done: nothing trained; {timing_file.name} keeps the time of the call that trained them" if keep else ''))
     if verdict is not None: print(verdict)
     return rd.results
 
@@ -448,9 +457,14 @@ def study_notebook_dir() -> Path:
         if d.is_dir() and any(d.glob('*.ipynb')): return d
     raise StageError(f"the study notebooks were found neither in {PKG_DIR.parent/'nbs'/'study'} nor in {PKG_DIR/'study_notebooks'}: reinstall toremi (`pip install .` ships them)")
 
-def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
+def run_figures(run_dir, figures_dir=None, part: str = 'core',
+                only=None, # names of the notebooks to run (e.g. ['10_results']); default: every notebook of `part`
+                results_page: bool = True, # run `10_results` (RESULTS.md) after the other notebooks
+               ) -> list:
     "Execute the study notebooks of `part` with papermill on the runs of `run_dir` (never retraining) into `figures_dir` (default `<run_dir>/figures`)."
     import papermill as pm
+    known = {n for names in STUDY_NOTEBOOKS.values() for n in names}
+    if only is not None and set(only) - known: raise ConfigError(f"run_figures: no study notebook named {sorted(set(only) - known)}; the notebooks are {sorted(known)}")
     root = Path(run_dir).resolve()
     runs = study_runs(root, part)
     if not len(usable(runs)):
@@ -463,7 +477,8 @@ def run_figures(run_dir, figures_dir=None, part: str = 'core') -> list:
     parts = ['core', 'extra'] if part == 'all' and len(usable(runs[runs.part == 'extra'])) else ['core'] if part == 'all' else [part]
     for p in parts:
         for name in STUDY_NOTEBOOKS[p]:
-            if name == '10_results' and p != parts[-1]: continue   # the results page once, after every part's tables
+            if name == '10_results' and (p != parts[-1] or not results_page): continue   # the results page once, after every part's tables
+            if only is not None and name not in only: continue
             src, dst = nbdir/f'{name}.ipynb', root/'results'/'notebooks'/f'{name}-{p}.ipynb'
             params = dict(run_dir=str(root), figures_dir=str(figures_dir), part=p)
             try: pm.execute_notebook(str(src), str(dst), parameters={k: v for k, v in params.items() if k in pm.inspect_notebook(str(src))},
