@@ -138,7 +138,7 @@ def test_sittings_equal_one_study(smoke_run, tmp_path):
     one, sat = tmp_path/'one', tmp_path/'sittings'
     for d in (one, sat): _copy_data(smoke_run, d)   # the same prepared data: the comparison is about the runs
     smoke = ('--preset', 'smoke', '--set', 'study.jobs=1',   # runs in the study's process: the trainer's deadline, not the workers' stop, ends each sitting
-             '--set', 'train.max_steps=240', '--set', 'train.eval_every=120', '--set', 'train.save_every=120')   # runs long enough that sittings stop them mid-way
+             '--set', 'train.max_steps=480', '--set', 'train.eval_every=240', '--set', 'train.save_every=120')   # runs long enough that sittings stop them mid-way (240 steps took ~3 s on an idle machine: too short)
     _toremi('study', *smoke, '--run-dir', one, '--figures-dir', one/'figures')
     took = json.loads((one/'results'/'timing_core.json').read_text())   # a budget that fits this machine: the data checks, then about a quarter of the runs
     budget = math.ceil(1.5 * 60 * took['data_min'] + max(3.0, 60 * took['runs_min'] / 4))
