@@ -106,7 +106,7 @@ def test_rerun_keeps_the_study_time(smoke_run):
     assert took['trained'] == took['runs'] > 0 and took['runs_min'] > 0, took
     r = _toremi('study', '--preset', 'smoke', '--run-dir', smoke_run, '--no-figures')
     assert tf.read_bytes() == before, (json.loads(tf.read_bytes()), took)
-    assert 'nothing trained; timing_core.json keeps the time of the call that trained them' in r.stdout, r.stdout[-3000:]
+    assert 'nothing trained: timing_core.json keeps the time of the call that trained them' in r.stdout, r.stdout[-3000:]
 
 
 def _copy_data(src, dst):

@@ -33,8 +33,10 @@ def load_train_data(cfg: Config, data=None):
         if split not in dd: raise DataError(f"{where}: split '{split}' is missing (splits: {list(dd)}); contract 4 needs train and validation")
         miss = {'input_ids', 'n_tokens', 'source', 'topics'} - set(dd[split].column_names)
         if miss: raise DataError(f"{where}: split '{split}' lacks column(s) {sorted(miss)}; run `toremi annotate` to attach topics")
-    if path is not None and (path/'topics.json').exists(): topics = [str(t) for t in read_json(path/'topics.json')]
-    else: topics = sorted({t for s in ('train', 'validation') for ts in column(dd[s], 'topics') for t in ts})
+    if path is not None and (path/'topics.json').exists():
+        topics = [str(t) for t in read_json(path/'topics.json')]
+    else:
+        topics = sorted({t for s in ('train', 'validation') for ts in column(dd[s], 'topics') for t in ts})
     import hashlib
     fp = {s: dict(rows=dd[s].num_rows, n_tokens=hashlib.sha256(column(dd[s], 'n_tokens', numpy=True).astype(np.int64).tobytes()).hexdigest(),
                   head=sha256_json(dd[s][:64]['input_ids'])) for s in ('train', 'validation')}
@@ -75,7 +77,8 @@ class RowTable:
 # %% ../nbs/21_data.ipynb #e8bfd8fe
 def domains_of(ds, kind: str) -> list:
     "Sorted domain names of a split: its sources, or first topics (plus `(none)` when some row has no topic)."
-    if kind == 'source': return sorted(set(column(ds, 'source')))
+    if kind == 'source':
+        return sorted(set(column(ds, 'source')))
     return sorted({ts[0] if len(ts) else NO_TOPIC for ts in column(ds, 'topics')})
 
 # %% ../nbs/21_data.ipynb #e2cbf215

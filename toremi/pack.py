@@ -52,7 +52,8 @@ def _write_split(ds, out: Path, dtype, base=None) -> dict:
     import pyarrow as pa, pyarrow.parquet as pq
     out.mkdir(parents=True, exist_ok=True)
     ids, lens = _flat_ids(ds)
-    if (column(ds, 'n_tokens', numpy=True) != lens).any(): raise DataError(f"pack: {out.name}: some rows have n_tokens != len(input_ids); the pack rebuilds input_ids from n_tokens")
+    if (column(ds, 'n_tokens', numpy=True) != lens).any():
+        raise DataError(f"pack: {out.name}: some rows have n_tokens != len(input_ids), and the pack rebuilds input_ids from n_tokens")
     info = dict(rows=ds.num_rows, features=ds.features.to_dict(), digest=_digest(ids, lens, column(ds, 'text') if 'text' in ds.column_names else None))
     keep = [c for c in ds.column_names if c not in ('text', 'input_ids')]
     starts = np.concatenate([[0], np.cumsum(lens)])
@@ -68,7 +69,8 @@ def _write_split(ds, out: Path, dtype, base=None) -> dict:
         np.save(out/'rows.npy', rows)
     picked = np.concatenate([ids[starts[i]:starts[i + 1]] for i in rows]) if len(rows) else np.zeros(0, np.int64)
     picked.astype(dtype).tofile(out/'ids.bin')
-    if keep: pq.write_table(pa.table({c: ds.with_format('arrow')[c] for c in keep}), out/'columns.parquet', compression='zstd')   # Arrow to Arrow: no row-by-row reads
+    if keep:   # Arrow to Arrow: no row-by-row reads
+        pq.write_table(pa.table({c: ds.with_format('arrow')[c] for c in keep}), out/'columns.parquet', compression='zstd')
     if base is not None: np.save(out/'lengths.npy', lens[rows])
     return dict(info, columns=keep)
 

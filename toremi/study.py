@@ -405,18 +405,23 @@ def _run_study(cfg: Config, part: str, force: bool, figures: bool, evaluate: boo
                   runs_min=round(t_runs / 60, 2), machine=f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPU(s)")
     timing_file = rd.results/f'timing_{part}.json'
     keep = not trained and timing_file.is_file()   # a rerun that found every run done: RESULTS.md keeps the time of the study that trained them
-    if keep: log.info(f"every run of the {part} study was already done: {timing_file} keeps the time of the call that trained them")
-    else: write_json(timing, timing_file)   # RESULTS.md reads it (the figures' own time is added below)
+    if keep:
+        log.info(f"every run of the {part} study was already done: {timing_file} keeps the time of the call that trained them")
+    else:
+        write_json(timing, timing_file)   # RESULTS.md reads it (the figures' own time is added below)
     fig_dir = Path(figures_dir).resolve() if figures_dir else rd.root/'figures'
     verdict = reproduction_verdict(rd.root, fig_dir, part, compare_to) if figures else None
-    if figures: run_figures(cfg.run_dir, fig_dir, part, results_page=False)
+    if figures:
+        run_figures(cfg.run_dir, fig_dir, part, results_page=False)
     wall = time.time() - t0
-    if not keep: write_json(dict(timing, figures_min=round((wall - t_data - t_runs) / 60, 2), wall_min=round(wall / 60, 2)), timing_file)
-    if figures: run_figures(cfg.run_dir, fig_dir, part, only=['10_results'])   # the results page last: it shows the whole time (but its own few seconds)
+    if not keep:
+        write_json(dict(timing, figures_min=round((wall - t_data - t_runs) / 60, 2), wall_min=round(wall / 60, 2)), timing_file)
+    if figures:   # the results page last: it shows the whole time (but its own few seconds)
+        run_figures(cfg.run_dir, fig_dir, part, only=['10_results'])
     wall = time.time() - t0
     print(f"toremi study ({part}): {len(runs) + len(controls)} runs ({len(controls)} controls); wall time {wall/60:.1f} min (data {t_data/60:.1f}, runs {t_runs/60:.1f}, "
-          f"results and figures {(wall - t_data - t_runs)/60:.1f}); results in {rd.results}"
-          + (f"\nevery run was already done: nothing trained; {timing_file.name} keeps the time of the call that trained them" if keep else ''))
+          f"results and figures {(wall - t_data - t_runs)/60:.1f}), results in {rd.results}"
+          + (f"\nevery run was already done, nothing trained: {timing_file.name} keeps the time of the call that trained them" if keep else ''))
     if verdict is not None: print(verdict)
     return rd.results
 
@@ -458,13 +463,14 @@ def study_notebook_dir() -> Path:
     raise StageError(f"the study notebooks were found neither in {PKG_DIR.parent/'nbs'/'study'} nor in {PKG_DIR/'study_notebooks'}: reinstall toremi (`pip install .` ships them)")
 
 def run_figures(run_dir, figures_dir=None, part: str = 'core',
-                only=None, # names of the notebooks to run (e.g. ['10_results']); default: every notebook of `part`
+                only=None, # names of the notebooks to run (e.g. ['10_results']), default every notebook of `part`
                 results_page: bool = True, # run `10_results` (RESULTS.md) after the other notebooks
                ) -> list:
     "Execute the study notebooks of `part` with papermill on the runs of `run_dir` (never retraining) into `figures_dir` (default `<run_dir>/figures`)."
     import papermill as pm
     known = {n for names in STUDY_NOTEBOOKS.values() for n in names}
-    if only is not None and set(only) - known: raise ConfigError(f"run_figures: no study notebook named {sorted(set(only) - known)}; the notebooks are {sorted(known)}")
+    if only is not None and set(only) - known:
+        raise ConfigError(f"run_figures: no study notebook named {sorted(set(only) - known)} (the notebooks are {sorted(known)})")
     root = Path(run_dir).resolve()
     runs = study_runs(root, part)
     if not len(usable(runs)):
@@ -477,8 +483,10 @@ def run_figures(run_dir, figures_dir=None, part: str = 'core',
     parts = ['core', 'extra'] if part == 'all' and len(usable(runs[runs.part == 'extra'])) else ['core'] if part == 'all' else [part]
     for p in parts:
         for name in STUDY_NOTEBOOKS[p]:
-            if name == '10_results' and (p != parts[-1] or not results_page): continue   # the results page once, after every part's tables
-            if only is not None and name not in only: continue
+            if name == '10_results' and (p != parts[-1] or not results_page):
+                continue   # the results page once, after every part's tables
+            if only is not None and name not in only:
+                continue
             src, dst = nbdir/f'{name}.ipynb', root/'results'/'notebooks'/f'{name}-{p}.ipynb'
             params = dict(run_dir=str(root), figures_dir=str(figures_dir), part=p)
             try: pm.execute_notebook(str(src), str(dst), parameters={k: v for k, v in params.items() if k in pm.inspect_notebook(str(src))},
